@@ -1,0 +1,1 @@
+"""Pydantic models of every event and API payload, and the shared vocabulary."""

@@ -1,0 +1,167 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from schemas.vocabulary import ResolvedAnswer
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request."""
+
+    field: str | None = Field(description="Dotted path of the field at fault, if one is")
+    problem: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer: a code, a sentence, and the fields at fault."""
+
+    error: str = Field(description="Machine-readable code, e.g. invalid, not_found, stale_version")
+    message: str
+    problems: list[Problem] = Field(default_factory=list)
+
+
+class SubmitAccepted(BaseModel):
+    """The answer to an accepted ``case.submitted`` event."""
+
+    case_id: int
+    tracking_code: str = Field(description="Code the resident uses to follow the case (80 random bits)")
+    status_url: str
+
+
+class UnitOut(BaseModel):
+    """A unit of the org tree, without members."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None = Field(description="Code of the unit above, null at the top")
+
+
+class UnitList(BaseModel):
+    """The whole org tree."""
+
+    units: list[UnitOut]
+
+
+class UnitRef(BaseModel):
+    """A unit named in a case."""
+
+    code: str
+    name: str
+    level: str
+
+
+class PartyOut(BaseModel):
+    """A person in a case; name and phone are masked unless the caller handles the case."""
+
+    role: str
+    name: str
+    phone: str | None
+    masked: bool
+
+
+class TimelineEntry(BaseModel):
+    """One step on a case's timeline: who, what, when, from, to and why."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    actor_unit: str | None
+    from_state: str | None
+    to_state: str
+    from_level: str | None
+    to_level: str
+    reason: str | None
+    public: bool
+
+
+class CaseOut(BaseModel):
+    """A case as staff see it."""
+
+    id: int
+    tracking_code: str
+    state: str
+    level: str
+    holding_unit: UnitRef
+    grid: UnitRef
+    severity: str
+    category: str
+    channel: str
+    description: str
+    submitted_at: datetime
+    occurred_at: datetime | None
+    deadline_at: datetime | None
+    supervised: bool
+    reopen_count: int
+    merged_into: int | None
+    version: int
+    parties: list[PartyOut]
+    timeline: list[TimelineEntry]
+
+
+class ActionRequest(BaseModel):
+    """What a trigger needs: a reason (escalate, send_back, reject), a summary (resolve), a message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text | None = None
+    summary: Text | None = None
+    message: Text | None = None
+    merge_into: StrictInt | None = Field(default=None, description="For merge: the case to merge into")
+    expected_version: StrictInt | None = Field(
+        default=None, description="Refuse with 409 unless the case is still at this version"
+    )
+
+
+class PublicStep(BaseModel):
+    """A step of the public timeline: no names, no internal notes."""
+
+    at: datetime
+    kind: str
+    state: str
+    level: str
+    message: str | None = Field(description="Text meant for the resident (report back, rejection)")
+
+
+class TrackOut(BaseModel):
+    """What a resident sees of their case."""
+
+    tracking_code: str
+    state: str
+    state_label: str
+    level: str
+    holding_unit: str
+    category: str
+    submitted_at: datetime
+    deadline_at: datetime | None
+    reporter: str | None = Field(description="The reporter's name, masked")
+    awaiting_evaluation: bool
+    timeline: list[PublicStep]
+
+
+class EvaluationRequest(BaseModel):
+    """The resident's answer after report back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone_last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] = Field(
+        description="Last four digits of the phone number given with the complaint"
+    )
+    resolved: ResolvedAnswer
+    satisfaction: Annotated[StrictInt, Field(ge=1, le=5)] = Field(description="1 (very unsatisfied) to 5")
+    comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class EvaluationResult(BaseModel):
+    """What the resident's answer did to the case."""
+
+    state: str
+    level: str

@@ -1,0 +1,137 @@
+"""CloudEvents 1.0 envelopes and the data of every gridcase event."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from schemas.vocabulary import Category, Channel, PartyRole, Severity
+
+SUBMITTED = "org.gridcase.case.submitted"
+ACTION_REQUESTED = "org.gridcase.case.action_requested"
+EVENT_TYPES = (SUBMITTED, ACTION_REQUESTED)
+
+
+def _require_text(value: Any) -> Any:
+    # pydantic's lax mode would read 0 as 1970-01-01; a timestamp must be written out.
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string with a time zone")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_require_text)]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{4,19}$"),
+    Field(description="Phone number: digits, optionally with +, spaces or dashes", examples=["13812345678"]),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class Person(BaseModel):
+    """Someone who reports a case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    phone: Phone | None = None
+
+
+class Party(BaseModel):
+    """A party to a dispute."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: PartyRole = Field(description="applicant, respondent or third_party")
+    name: Name
+    phone: Phone | None = None
+
+
+class CaseSubmitted(BaseModel):
+    """Data of ``org.gridcase.case.submitted``: a resident's complaint or a neighbours' dispute."""
+
+    model_config = ConfigDict(extra="forbid", title="CaseSubmitted")
+
+    category: Category = Field(description="Category code from DOMAIN.md, e.g. NEI for neighbour disputes")
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    grid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="Code of the grid unit where it happened"
+    )
+    severity: Severity | None = Field(default=None, description="P0-P3; the category's default if absent")
+    channel: Channel = Channel.API
+    reporter: Person | None = None
+    parties: list[Party] = Field(default_factory=list, max_length=20)
+    occurred_at: Timestamp | None = None
+
+
+class CaseActionRequested(BaseModel):
+    """Data of ``org.gridcase.case.action_requested``: a trigger to fire on a case, queued for a worker."""
+
+    model_config = ConfigDict(extra="forbid", title="CaseActionRequested")
+
+    case_id: int
+    trigger: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="User name of the member who asked, or 'system'"
+    )
+    reason: str | None = None
+    summary: str | None = None
+    message: str | None = None
+    expected_version: int | None = None
+
+
+class CloudEvent(BaseModel):
+    """The CloudEvents 1.0 attributes common to every event (structured mode)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    type: str
+    subject: str | None = None
+    time: Timestamp | None = None
+    datacontenttype: str | None = None
+    dataschema: str | None = None
+
+    @model_validator(mode="after")
+    def _extension_names(self) -> CloudEvent:
+        # The spec limits extension attribute names to lower-case letters and digits.
+        for name in self.model_extra or {}:
+            if not (name.isascii() and name.isalnum() and name.islower() and len(name) <= 20):
+                raise ValueError(f"'{name}' is not a valid CloudEvents attribute name")
+        return self
+
+
+class CaseSubmittedEvent(CloudEvent):
+    """A CloudEvent of type ``org.gridcase.case.submitted``."""
+
+    model_config = ConfigDict(title="CaseSubmittedEvent")
+
+    type: Literal["org.gridcase.case.submitted"]
+    data: CaseSubmitted
+
+
+class CaseActionRequestedEvent(CloudEvent):
+    """A CloudEvent of type ``org.gridcase.case.action_requested`` (internal: workers and the clock)."""
+
+    model_config = ConfigDict(title="CaseActionRequestedEvent")
+
+    type: Literal["org.gridcase.case.action_requested"]
+    data: CaseActionRequested
+
+
+EXPORTED_EVENTS: dict[str, type[CloudEvent]] = {
+    SUBMITTED: CaseSubmittedEvent,
+    ACTION_REQUESTED: CaseActionRequestedEvent,
+}
+

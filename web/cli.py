@@ -1,0 +1,126 @@
+"""The ``gridcase`` command: run it all, migrate, import the org tree, manage users and tokens."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from workflow.db import default_engine, unit_of_work
+from workflow.errors import DomainError
+from workflow.org import import_org, read_org_file
+from workflow.schema import upgrade
+from workflow.users import add_user, create_token
+
+
+def _fail(exc: DomainError) -> None:
+    click.echo(f"gridcase: {exc.message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """gridcase: grievance and dispute-resolution workflow for community grid governance."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port of the web server.")
+@click.option("--workers", "worker_threads", default=4, show_default=True, type=int,
+              help="Threads of the embedded Celery worker.")
+def up(host: str, port: int, worker_threads: int) -> None:
+    """Run web, worker and beat together (SQLite and a file broker unless configured otherwise)."""
+    from web.up import run
+
+    sys.exit(run(host, port, worker_threads))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations the database lacks."""
+    upgrade(default_engine())
+    click.echo(f"database is current: {default_engine().url.render_as_string(hide_password=True)}")
+
+
+@main.group()
+def org() -> None:
+    """The org tree."""
+
+
+@org.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def org_import(file: Path) -> None:
+    """Create or update units and members from a YAML or JSON org file (see workflow/demo/org.yaml)."""
+    try:
+        tree = read_org_file(file)
+        upgrade(default_engine())
+        with unit_of_work() as session:
+            report = import_org(session, tree)
+    except DomainError as exc:
+        _fail(exc)
+        return
+    click.echo(f"org import from {file}: {report}")
+
+
+@main.group()
+def user() -> None:
+    """Staff members."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--unit", "unit_code", required=True, help="Code of the member's unit.")
+@click.option("--role", required=True, help="grid_leader, branch_secretary, general_branch_secretary, "
+              "street_staff, mediator, household_leader or admin.")
+@click.option("--display-name", default=None, help="Name shown to people (default: NAME).")
+@click.option("--phone", default=None)
+def user_add(name: str, unit_code: str, role: str, display_name: str | None, phone: str | None) -> None:
+    """Add a staff member to a unit with a role."""
+    try:
+        with unit_of_work() as session:
+            member = add_user(session, name, unit_code, role, display_name, phone)
+            click.echo(f"added {member.name} ({member.role}) to {member.unit.code} {member.unit.name}")
+    except DomainError as exc:
+        _fail(exc)
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+def token_create(name: str) -> None:
+    """Create a bearer token for a member and print it (it is shown only once)."""
+    try:
+        with unit_of_work() as session:
+            click.echo(create_token(session, name))
+    except DomainError as exc:
+        _fail(exc)
+
+
+@main.group()
+def schemas() -> None:
+    """The JSON Schema files of the events."""
+
+
+@schemas.command("export")
+@click.option("--check", is_flag=True, help="Exit 1 if the files on disk differ from the models.")
+def schemas_export(check: bool) -> None:
+    """Write schemas/json/*.json from the pydantic models."""
+    from schemas.export import export
+
+    stale = export(check=check)
+    for path in stale:
+        click.echo(f"{'out of date' if check else 'wrote'}: {path}")
+    if check and stale:
+        click.echo("run 'gridcase schemas export' and commit the result", err=True)
+        sys.exit(1)
+

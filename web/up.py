@@ -1,0 +1,78 @@
+"""``gridcase up``: prepare the database, load the demo tree, run web, worker and beat together."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+import click
+from honcho.manager import Manager
+from sqlalchemy import select
+
+from workers.app import QUEUES
+from workflow import config
+from workflow.db import default_engine, unit_of_work
+from workflow.models import ApiToken, User
+from workflow.org import DEMO_ORG_FILE, import_org, is_empty, read_org_file
+from workflow.schema import upgrade
+from workflow.users import create_token
+
+# Demo members who get a token on first start, so the API can be tried at once.
+DEMO_USERS = ("xy01a1.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
+
+
+def prepare() -> dict[str, str]:
+    """Migrate the database, load the demo tree if it is empty; return new demo tokens by user."""
+    upgrade(default_engine())
+    tokens: dict[str, str] = {}
+    with unit_of_work() as session:
+        if not is_empty(session):
+            return tokens
+        import_org(session, read_org_file(DEMO_ORG_FILE))
+        for name in DEMO_USERS:
+            user = session.scalars(select(User).where(User.name == name)).one()
+            if session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).first() is None:
+                tokens[name] = create_token(session, name)
+    if tokens:
+        lines = [f"{name}\t{token}" for name, token in tokens.items()]
+        (config.data_dir() / "demo-tokens.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tokens
+
+
+def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
+    """Return the command line of each process ``up`` runs."""
+    python = shlex.quote(sys.executable)
+    schedule = shlex.quote(str(config.data_dir() / "celerybeat-schedule"))
+    return {
+        "web": f"{python} -m gunicorn --bind {host}:{port} --workers 1 --threads 8 "
+               "--access-logfile - web.wsgi:app",
+        # Threads, not prefork: honcho stops a process group with SIGTERM, which would kill
+        # prefork children mid-task; a thread pool finishes its tasks in a warm shutdown.
+        "worker": f"{python} -m celery -A workers.app worker --pool threads "
+                  f"--concurrency {worker_threads} --queues {','.join(QUEUES)} --loglevel INFO",
+        "beat": f"{python} -m celery -A workers.app beat --loglevel INFO --schedule {schedule}",
+    }
+
+
+def run(host: str, port: int, worker_threads: int) -> int:
+    """Run everything until Ctrl-C; return the exit code."""
+    config.data_dir().mkdir(parents=True, exist_ok=True)
+    tokens = prepare()
+    base = f"http://{host}:{port}"
+    click.echo(f"gridcase is starting; data in {config.data_dir()}")
+    click.echo(f"  database: {default_engine().url.render_as_string(hide_password=True)}")
+    click.echo(f"  broker:   {config.broker_url()}")
+    click.echo(f"  API:      {base}/api/v1/units   (OpenAPI: {base}/openapi.json)")
+    click.echo(f"  submit:   POST {base}/api/v1/events  (see README.md for an example)")
+    if tokens:
+        click.echo("  demo staff tokens (also in demo-tokens.txt in the data folder):")
+        for name, token in tokens.items():
+            click.echo(f"    {name}: {token}")
+    click.echo("Press Ctrl-C to stop; nothing is lost when you start it again.")
+    env = dict(os.environ, GRIDCASE_HOME=str(config.data_dir()), PYTHONUNBUFFERED="1")
+    manager = Manager()
+    for name, command in commands(host, port, worker_threads).items():
+        manager.add_process(name, command, env=env)
+    manager.loop()
+    return manager.returncode or 0

@@ -1,0 +1,1 @@
+"""Celery adapters: the app, thin tasks that take ids, the relay and the beat schedule."""

@@ -1,0 +1,88 @@
+"""The Celery app, configured for gridcase's invariants rather than Celery's defaults."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from workflow import config
+
+EVENTS, DELIVERIES, DEADLINES = "events", "deliveries", "deadlines"
+QUEUES = (EVENTS, DELIVERIES, DEADLINES)
+
+
+def _filesystem_options() -> dict[str, Any]:
+    # kombu moves each message into processed_folder with shutil.move: keep it on the
+    # same filesystem as the queue folder so the move stays atomic.
+    root = config.data_dir() / "broker"
+    folders = {name: root / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+
+
+def celery_settings(broker_url: str) -> dict[str, Any]:
+    """Return the settings that make at-least-once delivery safe (perf-reliability.md, C4)."""
+    if broker_url.startswith("filesystem"):
+        transport_options = _filesystem_options()
+    else:
+        # A task killed with its worker comes back after visibility_timeout; the restore
+        # sweep runs every interval x throttle seconds (kombu's default is ~100 s).
+        transport_options = {
+            "visibility_timeout": float(os.environ.get("GRIDCASE_VISIBILITY_TIMEOUT", "60")),
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+        }
+    return {
+        "broker_url": broker_url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 3,
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_hijack_root_logger": False,
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_default_queue": EVENTS,
+        "task_routes": {
+            "gridcase.handle_event": {"queue": EVENTS},
+            "gridcase.deliver_notice": {"queue": DELIVERIES},
+            "gridcase.relay": {"queue": DEADLINES},
+        },
+        # A publish after commit must not hang a web request while the broker is away:
+        # the relay publishes whatever this misses.
+        "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2,
+                                      "interval_max": 0.5},
+        "beat_schedule": {
+            "relay": {"task": "gridcase.relay",
+                      "schedule": float(os.environ.get("GRIDCASE_RELAY_INTERVAL", "5"))},
+        },
+        "beat_schedule_filename": str(config.data_dir() / "celerybeat-schedule"),
+        "timezone": "UTC",
+    }
+
+
+def make_celery() -> Celery:
+    """Create the Celery app from the environment."""
+    celery = Celery("gridcase", include=["workers.tasks", "workers.relay"])
+    config.data_dir().mkdir(parents=True, exist_ok=True)
+    celery.conf.update(celery_settings(config.broker_url()))
+    return celery
+
+
+app = make_celery()

@@ -1,0 +1,28 @@
+"""The periodic relay: publishes again what is pending too long, so a lost message only delays work."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from workers.app import app
+from workers.publish import publish_event, publish_notices
+from workflow import config
+from workflow.db import unit_of_work
+from workflow.outbox import claim_stale
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(name="gridcase.relay")
+def relay() -> int:
+    """Re-publish inbox and outbox rows whose task may have been lost; return how many."""
+    with unit_of_work() as session:
+        stale = claim_stale(session, timedelta(seconds=config.relay_grace_seconds()))
+    for inbox_id in stale.inbox_ids:
+        publish_event(inbox_id)
+    publish_notices(stale.outbox_ids)
+    count = len(stale.inbox_ids) + len(stale.outbox_ids)
+    if count:
+        logger.info("relay published %d stale rows again", count)
+    return count

@@ -1,0 +1,1 @@
+"""The gridcase domain: org tree, cases, the state machine and the services that move them."""

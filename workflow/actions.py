@@ -1,0 +1,52 @@
+"""Staff acting on a case, and residents answering after report back."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from schemas.api import ActionRequest, EvaluationRequest
+from schemas.vocabulary import ResolvedAnswer, State
+from workflow import clock
+from workflow.errors import Forbidden, InvalidTransition
+from workflow.models import Case, Evaluation, User
+from workflow.privacy import phone_ends_with
+from workflow.steps import ActorContext, Applied, apply_trigger, load_case_for_update
+from workflow.users import staff_actor
+from workflow.views import check_can_view
+
+
+def perform_action(session: Session, case_id: int, trigger: str, user: User,
+                   request: ActionRequest) -> tuple[Case, Applied]:
+    """Fire ``trigger`` on a case for a staff member, in the caller's transaction.
+
+    Raises:
+        NotFound, Forbidden, StaleVersion, InvalidTransition, InvalidInput: see ``apply_trigger``.
+    """
+    case = load_case_for_update(session, case_id)
+    check_can_view(user, case)
+    params = request.model_dump(include={"reason", "summary", "message", "merge_into"}, exclude_none=True)
+    applied = apply_trigger(session, case, trigger, staff_actor(user), params,
+                            expected_version=request.expected_version)
+    return case, applied
+
+
+def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple[Case, Applied]:
+    """Record the resident's answer: yes or partly closes the case, no reopens it.
+
+    Raises:
+        Forbidden: the last four digits do not match the reporter's phone.
+        InvalidTransition: the case is not waiting for an evaluation.
+    """
+    case = load_case_for_update(session, case_id)
+    reporter_phones = [p.phone for p in case.parties if p.role == "reporter"]
+    if not any(phone_ends_with(phone, answer.phone_last4) for phone in reporter_phones):
+        raise Forbidden("the last four digits do not match the phone given with the complaint",
+                        field="phone_last4")
+    if case.state != State.REPORTED_BACK:
+        raise InvalidTransition(f"the case is {case.state}, not waiting for your evaluation")
+    session.add(Evaluation(case_id=case.id, resolved=answer.resolved.value,
+                           satisfaction=answer.satisfaction, comment=answer.comment, at=clock.now()))
+    trigger = "reopen" if answer.resolved is ResolvedAnswer.NO else "confirm"
+    note = f"resolved={answer.resolved.value}, satisfaction={answer.satisfaction}"
+    applied = apply_trigger(session, case, trigger, ActorContext.resident(), {"reason": note})
+    return case, applied

@@ -1,0 +1,62 @@
+"""Which units and residents must hear of a timeline step: written to the outbox in the same transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from schemas.vocabulary import Level
+from workflow import clock
+from workflow.models import Case, CaseEvent, OutboxMessage, Unit
+
+_TOPIC = {
+    "dispatch": "case.dispatched",
+    "emergency": "case.emergency",
+    "escalate": "case.escalated",
+    "deadline_passed": "case.escalated",
+    "take_over": "case.taken_over",
+    "send_back": "case.sent_back",
+    "reopen": "case.reopened",
+    "urge": "case.urged",
+    "supervise": "case.supervised",
+}
+_TO_RESIDENT = {"report_back": "case.reported_back", "reject": "case.rejected"}
+
+
+def recipients(case: Case, event: CaseEvent, ladder: dict[Level, Unit]) -> list[tuple[Unit, str]]:
+    """Return the (unit, topic) pairs a step must notify."""
+    trigger = event.kind
+    if trigger == "emergency":
+        return [(unit, _TOPIC[trigger]) for unit in ladder.values()]
+    if trigger == "deadline_passed" and event.from_state == event.to_state:
+        return [(case.holding_unit, "case.supervision_flagged")]
+    if trigger == "take_over":
+        # The unit whose case was pulled up must know it no longer holds it.
+        return [(ladder[Level(event.from_level)], _TOPIC[trigger])] if event.from_level else []
+    topic = _TOPIC.get(trigger)
+    return [(case.holding_unit, topic)] if topic else []
+
+
+def write_notices(
+    session: Session, case: Case, event: CaseEvent, ladder: dict[Level, Unit]
+) -> list[OutboxMessage]:
+    """Add the outbox rows for ``event``; each has a key that makes a second write impossible."""
+    now = clock.now()
+    rows: list[OutboxMessage] = []
+    payload = {"case_id": case.id, "seq": event.seq, "state": case.state, "level": case.level,
+               "severity": case.severity, "category": case.category}
+    for unit, topic in recipients(case, event, ladder):
+        rows.append(OutboxMessage(
+            kind="notify_unit", topic=topic, case_id=case.id, case_event_id=event.id,
+            unit_id=unit.id, payload=payload | {"unit": unit.code},
+            dedupe_key=f"{event.id}:{topic}:unit:{unit.id}", created_at=now,
+        ))
+    resident_topic = _TO_RESIDENT.get(event.kind)
+    if resident_topic:
+        rows.append(OutboxMessage(
+            kind="notify_resident", topic=resident_topic, case_id=case.id, case_event_id=event.id,
+            unit_id=None, payload=payload | {"message": event.reason},
+            dedupe_key=f"{event.id}:{resident_topic}:resident", created_at=now,
+        ))
+    session.add_all(rows)
+    session.flush()
+    return rows
