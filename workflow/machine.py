@@ -73,13 +73,20 @@ def _steps_up() -> list[dict[str, Any]]:
     return steps
 
 
-def _by_level(trigger: str, sources: list[str], condition: str) -> list[dict[str, Any]]:
-    # transitions picks the first branch whose conditions hold; the condition names the
-    # level the case must land on, so one trigger can go to a level chosen at run time.
+# transitions picks the first branch whose conditions hold; the condition names the level
+# the case must land on, so one trigger can go to a level chosen at run time.
+def _reopen() -> list[dict[str, Any]]:
     return [
-        {"trigger": trigger, "source": sources, "dest": HANDLING_STATE[level].value,
-         "conditions": condition}
-        for level in HANDLING_LADDER
+        {"trigger": "reopen", "source": S.REPORTED_BACK.value, "dest": dest,
+         "conditions": "lands_at_reopen_level"}
+        for dest in HANDLING
+    ]
+
+
+def _take_over() -> list[dict[str, Any]]:
+    return [
+        {"trigger": "take_over", "source": HANDLING[:i], "dest": dest, "conditions": "lands_at_actor_level"}
+        for i, dest in enumerate(HANDLING) if i > 0
     ]
 
 
@@ -90,13 +97,13 @@ TRANSITIONS: list[dict[str, Any]] = [
     # At the top there is nowhere to go: the clock flags the case for supervision instead.
     {"trigger": "deadline_passed", "source": S.STREET_HANDLING.value, "dest": None,
      "after": "flag_supervision"},
-    *_by_level("take_over", HANDLING, "lands_at_actor_level"),
+    *_take_over(),
     {"trigger": "resolve", "source": HANDLING, "dest": S.RESOLVED.value, "conditions": "has_summary",
      "after": "remember_resolving_level"},
     {"trigger": "report_back", "source": S.RESOLVED.value, "dest": S.REPORTED_BACK.value,
      "conditions": "has_message"},
     {"trigger": "confirm", "source": S.REPORTED_BACK.value, "dest": S.CLOSED.value},
-    *_by_level("reopen", [S.REPORTED_BACK.value], "lands_at_reopen_level"),
+    *_reopen(),
     {"trigger": "reject", "source": OPEN_UNRESOLVED, "dest": S.REJECTED.value, "conditions": "has_reason"},
     {"trigger": "withdraw", "source": NOT_FINAL, "dest": S.WITHDRAWN.value},
     {"trigger": "merge", "source": OPEN_UNRESOLVED, "dest": S.MERGED.value, "conditions": "has_merge_target"},

@@ -8,6 +8,8 @@ def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone
     digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]  # +86 mobile: mask the number people recognise
     if len(digits) <= 7:
         return "*" * max(len(digits) - 2, 1) + digits[-2:]
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

@@ -1,0 +1,88 @@
+"""Fixtures shared by every suite: a migrated SQLite database with the demo tree, the app, a client."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from tests import services
+from web import create_app
+from workflow.db import make_engine, unit_of_work
+from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
+from workflow.schema import upgrade
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one SQLite file with the demo tree; each test gets a copy (faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "gridcase.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        import_org(session, read_org_file(DEMO_ORG_FILE))
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """An SQLite database of this test's own, migrated, with the demo tree loaded."""
+    path = tmp_path / "gridcase.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """One transaction on the test database, committed at the end of the test."""
+    with unit_of_work(engine) as s:
+        yield s
+
+
+class Published:
+    """What the app would have sent to the broker."""
+
+    def __init__(self) -> None:
+        self.events: list[int] = []
+        self.notices: list[int] = []
+
+
+@pytest.fixture
+def published() -> Published:
+    """The messages the app published, instead of a broker."""
+    return Published()
+
+
+@pytest.fixture
+def app(engine: Engine, published: Published) -> Any:
+    """The Flask app on the test database; publishing is recorded, not sent."""
+    return create_app({
+        "ENGINE": engine,
+        "DATABASE_URL": str(engine.url),
+        "PUBLISH_EVENT": published.events.append,
+        "PUBLISH_NOTICES": published.notices.extend,
+    })
+
+
+@pytest.fixture
+def client(app: Any) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()  # type: ignore[no-any-return]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say plainly which suites were skipped because a server was missing."""
+    if services.SKIPPED:
+        terminalreporter.section("suites skipped for lack of a server")
+        for suite, why in services.SKIPPED.items():
+            terminalreporter.write_line(f"{suite}: skipped, {why}")
+        terminalreporter.write_line("set GRIDCASE_REQUIRE_SERVICES=1 to make this a failure (CI does)")

@@ -1,0 +1,57 @@
+"""Small helpers the SQLite suites share: building events, running the worker's service in-process."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
+
+from workflow.db import unit_of_work
+from workflow.handling import handle_inbox_event
+from workflow.models import User
+from workflow.outbox import deliver_notice
+from workflow.users import create_token
+
+_ids = itertools.count(1)
+GRID = "XY-01-A-1"
+REPORTER_PHONE = "13812345678"
+
+
+def event(data: dict[str, Any] | None = None, **attrs: Any) -> dict[str, Any]:
+    """Return a structured ``case.submitted`` CloudEvent with sensible defaults."""
+    body = {
+        "specversion": "1.0", "id": f"evt-{next(_ids)}", "source": "/tests", "type": "org.gridcase.case.submitted",
+        "data": {"category": "NOI", "description": "楼上夜间噪音", "grid": GRID,
+                 "reporter": {"name": "王小明", "phone": REPORTER_PHONE}},
+    }
+    if data:
+        body["data"].update(data)
+    body.update(attrs)
+    return body
+
+
+def post_event(client: FlaskClient, body: dict[str, Any]) -> Any:
+    """POST a structured CloudEvent."""
+    return client.post("/api/v1/events", data=json.dumps(body, ensure_ascii=False),
+                       content_type="application/cloudevents+json")
+
+
+def run_worker(engine: Engine, inbox_ids: list[int]) -> None:
+    """Handle the published inbox rows and deliver their notices, as a worker would."""
+    while inbox_ids:
+        inbox_id = inbox_ids.pop(0)
+        with unit_of_work(engine) as session:
+            outcome = handle_inbox_event(session, inbox_id)
+        for outbox_id in outcome.notice_ids:
+            with unit_of_work(engine) as session:
+                deliver_notice(session, outbox_id)
+
+
+def token_for(engine: Engine, user: str) -> dict[str, str]:
+    """Return the Authorization header of a fresh token for a demo member."""
+    with unit_of_work(engine) as session:
+        assert session.scalars(select(User).where(User.name == user)).one()
+        return {"Authorization": f"Bearer {create_token(session, user)}"}
