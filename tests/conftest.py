@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,11 +32,37 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Tables a test writes to; units and users stay as the demo tree made them.
+CASE_TABLES = ("evaluations", "outbox", "case_events", "inbox", "case_parties", "cases", "api_tokens")
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """The PostgreSQL test database, rebuilt once per run from the migrations, with the demo tree."""
+    services.require("unit suite on PostgreSQL", services.postgres_problem())
+    engine = make_engine(services.pg_url())
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        import_org(session, read_org_file(DEMO_ORG_FILE))
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
-    """An SQLite database of this test's own, migrated, with the demo tree loaded."""
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database with the demo tree and no cases: SQLite by default, PostgreSQL with
+    GRIDCASE_TEST_DB=postgresql (CI runs the unit suite both ways)."""
+    if os.environ.get("GRIDCASE_TEST_DB") == "postgresql":
+        pg: Engine = request.getfixturevalue("postgres_engine")
+        with pg.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(CASE_TABLES)} RESTART IDENTITY CASCADE")
+        yield pg
+        return
     path = tmp_path / "gridcase.sqlite3"
-    shutil.copy(sqlite_template, path)
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()

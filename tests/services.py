@@ -33,15 +33,22 @@ def services_required() -> bool:
 
 @functools.cache
 def postgres_problem() -> str | None:
-    """Return why PostgreSQL cannot be used, or None if it answers."""
+    """Return why PostgreSQL cannot be used, or None if it answers (creating the test database if missing)."""
     import psycopg
+    from psycopg import sql
 
     url = pg_url().replace("postgresql+psycopg://", "postgresql://")
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
     try:
+        with psycopg.connect(parts._replace(path="/postgres").geturl(), connect_timeout=3,
+                             autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
-        return f"PostgreSQL at {urlsplit(url).hostname}:{urlsplit(url).port} did not answer ({exc.__class__.__name__})"
+        return f"PostgreSQL at {parts.hostname}:{parts.port} did not answer ({exc.__class__.__name__}: {exc})"
     return None
 
 
