@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 from schemas.api import ActionRequest, EvaluationRequest
 from schemas.vocabulary import ResolvedAnswer, State
 from workflow import clock
-from workflow.errors import Forbidden, InvalidTransition
+from workflow.errors import Forbidden, InvalidTransition, NotFound
+from workflow.machine import TRIGGERS
 from workflow.models import Case, Evaluation, User
 from workflow.privacy import phone_ends_with
 from workflow.steps import ActorContext, Applied, apply_trigger, load_case_for_update
@@ -22,6 +23,9 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
     Raises:
         NotFound, Forbidden, StaleVersion, InvalidTransition, InvalidInput: see ``apply_trigger``.
     """
+    if trigger not in TRIGGERS:
+        raise NotFound(f"no action '{trigger}'; the actions are: {', '.join(sorted(TRIGGERS))}",
+                       field="trigger")
     case = load_case_for_update(session, case_id)
     check_can_view(user, case)
     params = request.model_dump(include={"reason", "summary", "message", "merge_into"}, exclude_none=True)

@@ -22,7 +22,7 @@ REPORTER_PHONE = "13812345678"
 
 def event(data: dict[str, Any] | None = None, **attrs: Any) -> dict[str, Any]:
     """Return a structured ``case.submitted`` CloudEvent with sensible defaults."""
-    body = {
+    body: dict[str, Any] = {
         "specversion": "1.0", "id": f"evt-{next(_ids)}", "source": "/tests", "type": "org.gridcase.case.submitted",
         "data": {"category": "NOI", "description": "楼上夜间噪音", "grid": GRID,
                  "reporter": {"name": "王小明", "phone": REPORTER_PHONE}},

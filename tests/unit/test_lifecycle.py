@@ -122,6 +122,13 @@ def test_trigger_that_does_not_apply_is_a_409(desk: Desk) -> None:
     assert "grid_handling" in response.get_json()["message"]
 
 
+def test_unknown_action_is_a_404_listing_the_actions(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    response = desk.act(LEADER, case_id, "teleport")
+    assert response.status_code == 404
+    assert "escalate" in response.get_json()["message"]
+
+
 def test_stale_version_is_a_409_and_changes_nothing(desk: Desk) -> None:
     case_id = desk.submit()["case_id"]
     version = desk.case(LEADER, case_id).get_json()["version"]
