@@ -86,6 +86,7 @@ class CaseActionRequested(BaseModel):
     reason: str | None = None
     summary: str | None = None
     message: str | None = None
+    merge_into: int | None = None
     expected_version: int | None = None
 
 

@@ -13,8 +13,8 @@ from schemas.api import Problem, SubmitAccepted
 from schemas.events import SUBMITTED, CaseSubmittedEvent, CloudEvent
 from web.cloudevents import STRUCTURED, UnreadableEvent, read_event
 from web.errors import documented, error_response, validation_error
-from web.session import db_session, publish_event
-from workflow.intake import submit_case
+from web.session import engine, publish_event
+from workflow.intake import accept_submission
 from workflow.tracking import display
 
 api = APIBlueprint("events", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="events")])
@@ -49,19 +49,19 @@ def post_event() -> Any:
     except UnreadableEvent as exc:
         problems = [Problem(field=exc.field, problem=exc.message)] if exc.field else []
         return error_response(exc.status, "unreadable_event", exc.message, problems)
-    try:
-        envelope = CloudEvent.model_validate(raw)
-    except ValidationError as exc:
-        return validation_error(exc)
-    if envelope.type != SUBMITTED:
-        problem = f"event type '{envelope.type}' is not accepted here; send {SUBMITTED}"
+    if raw.get("type") != SUBMITTED:
+        # Validate the envelope first so that its own faults are named before the type's.
+        try:
+            CloudEvent.model_validate(raw)
+        except ValidationError as exc:
+            return validation_error(exc)
+        problem = f"event type '{raw.get('type')}' is not accepted here; send {SUBMITTED}"
         return error_response(422, "unknown_type", problem, [Problem(field="type", problem=problem)])
     try:
         event = CaseSubmittedEvent.model_validate(raw)
     except ValidationError as exc:
         return validation_error(exc)
-    with db_session() as session:
-        accepted = submit_case(session, event)
+    accepted = accept_submission(engine(), event)
     if not accepted.duplicate:
         publish_event(accepted.inbox_id)
     assert accepted.case_id is not None and accepted.tracking_code is not None

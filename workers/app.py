@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from workflow import config
 
@@ -57,12 +57,14 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_hijack_root_logger": False,
-        "task_queues": [Queue(name) for name in QUEUES],
+        # Each queue on its own exchange and key: with the defaults all three would be bound
+        # to "events", and a message sent to that exchange would land in every queue.
+        "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         "task_default_queue": EVENTS,
         "task_routes": {
-            "gridcase.handle_event": {"queue": EVENTS},
-            "gridcase.deliver_notice": {"queue": DELIVERIES},
-            "gridcase.relay": {"queue": DEADLINES},
+            "gridcase.handle_event": {"queue": EVENTS, "routing_key": EVENTS},
+            "gridcase.deliver_notices": {"queue": DELIVERIES, "routing_key": DELIVERIES},
+            "gridcase.relay": {"queue": DEADLINES, "routing_key": DEADLINES},
         },
         # A publish after commit must not hang a web request while the broker is away:
         # the relay publishes whatever this misses.

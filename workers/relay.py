@@ -19,9 +19,12 @@ def relay() -> int:
     """Re-publish inbox and outbox rows whose task may have been lost; return how many."""
     with unit_of_work() as session:
         stale = claim_stale(session, timedelta(seconds=config.relay_grace_seconds()))
-    for inbox_id in stale.inbox_ids:
-        publish_event(inbox_id)
-    publish_notices(stale.outbox_ids)
+    # A task takes every pending row, so one forced task per queue is enough; the kick flag
+    # is ignored here, as it may belong to a message the broker lost.
+    if stale.inbox_ids:
+        publish_event(stale.inbox_ids[0], force=True)
+    if stale.outbox_ids:
+        publish_notices(stale.outbox_ids, force=True)
     count = len(stale.inbox_ids) + len(stale.outbox_ids)
     if count:
         logger.info("relay published %d stale rows again", count)

@@ -1,38 +1,86 @@
-"""Thin tasks: each takes an id, re-reads what it needs, calls one workflow service, commits."""
+"""Thin tasks: each takes ids, re-reads what it needs, calls one workflow service, commits."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
-from workers.app import app
-from workers.publish import publish_notices
+from workers import kick
+from workers.app import DELIVERIES, EVENTS, app
+from workers.publish import publish_event, publish_notices
 from workflow.db import unit_of_work
-from workflow.handling import handle_inbox_event
-from workflow.outbox import deliver_notice as deliver
+from workflow.handling import handle_inbox_event, pending_ids, record_failure
+from workflow.outbox import deliver_notices as deliver
 
 logger = logging.getLogger(__name__)
 
-# Only a database that is briefly away is worth retrying; anything else is a bug, and the
-# relay will publish the row again once it is fixed.
+# Only a database that is briefly away is worth retrying at once; any other error is
+# counted on the row, and the relay publishes it again until it succeeds or is set aside.
 _TRANSIENT = (OperationalError,)
+NOTICE_BATCH = 200
 
 
 @app.task(name="gridcase.handle_event", autoretry_for=_TRANSIENT, retry_backoff=1, retry_backoff_max=30,
           max_retries=8)
-def handle_event(inbox_id: int) -> str:
-    """Handle one inbox event; a second run finds it done and does nothing."""
+def handle_event(inbox_id: int) -> int:
+    """Handle one inbox event and every other pending one, batch by batch; a second run finds it done."""
+
+    def batch() -> int:
+        try:
+            with unit_of_work() as session:
+                outcome = handle_inbox_event(session, inbox_id)
+        except _TRANSIENT:
+            raise
+        except Exception:
+            logger.exception("a batch with inbox %s failed; handling its rows one by one", inbox_id,
+                             extra={"inbox_id": inbox_id})
+            return one_by_one()
+        publish_notices(outcome.notice_ids)
+        return outcome.handled
+
+    return _drain_events(inbox_id, batch)
+
+
+def one_by_one() -> int:
+    """Handle the pending rows each in its own transaction, so one bad row fails alone."""
     with unit_of_work() as session:
-        outcome = handle_inbox_event(session, inbox_id)
-    publish_notices(outcome.notice_ids)
-    return outcome.status
+        ids = pending_ids(session)
+    handled = 0
+    for row_id in ids:
+        try:
+            with unit_of_work() as session:
+                outcome = handle_inbox_event(session, row_id, batch=1)
+        except _TRANSIENT:
+            raise
+        except Exception as exc:
+            logger.exception("handling inbox %s failed", row_id, extra={"inbox_id": row_id})
+            with unit_of_work() as session:
+                record_failure(session, row_id, f"{exc.__class__.__name__}: {exc}")
+            continue
+        publish_notices(outcome.notice_ids)
+        handled += outcome.handled
+    return handled
 
 
-@app.task(name="gridcase.deliver_notice", autoretry_for=_TRANSIENT, retry_backoff=1, retry_backoff_max=30,
+def _drain_events(inbox_id: int, batch: Callable[[], int]) -> int:
+    handled, unfinished = kick.drain(EVENTS, batch)
+    if unfinished:
+        publish_event(inbox_id, force=True)
+    return handled
+
+
+@app.task(name="gridcase.deliver_notices", autoretry_for=_TRANSIENT, retry_backoff=1, retry_backoff_max=30,
           max_retries=8)
-def deliver_notice(outbox_id: int) -> bool:
-    """Deliver one outbox notice; a second run finds it sent and does nothing."""
-    with unit_of_work() as session:
-        return deliver(session, outbox_id)
+def deliver_notices(outbox_ids: list[int]) -> int:
+    """Deliver these outbox notices and any other pending; one already sent is not sent again."""
 
+    def batch() -> int:
+        with unit_of_work() as session:
+            return deliver(session, outbox_ids, NOTICE_BATCH)
+
+    sent, unfinished = kick.drain(DELIVERIES, batch)
+    if unfinished:
+        publish_notices(outbox_ids, force=True)
+    return sent

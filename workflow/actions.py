@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from schemas.api import ActionRequest, EvaluationRequest
-from schemas.vocabulary import ResolvedAnswer, State
+from schemas.vocabulary import PartyRole, ResolvedAnswer, State
 from workflow import clock
-from workflow.errors import Forbidden, InvalidTransition, NotFound
+from workflow.errors import Forbidden, InvalidTransition, NotFound, StaleVersion
 from workflow.machine import TRIGGERS
 from workflow.models import Case, Evaluation, User
 from workflow.privacy import phone_ends_with
 from workflow.steps import ActorContext, Applied, apply_trigger, load_case_for_update
 from workflow.users import staff_actor
 from workflow.views import check_can_view
+
+
+def _flush(session: Session, case: Case) -> None:
+    try:
+        session.flush()  # on SQLite the version check happens here
+    except StaleDataError as exc:
+        raise StaleVersion(f"case {case.id} changed while this step ran; reload it and retry") from exc
 
 
 def perform_action(session: Session, case_id: int, trigger: str, user: User,
@@ -31,6 +39,7 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
     params = request.model_dump(include={"reason", "summary", "message", "merge_into"}, exclude_none=True)
     applied = apply_trigger(session, case, trigger, staff_actor(user), params,
                             expected_version=request.expected_version)
+    _flush(session, case)
     return case, applied
 
 
@@ -42,7 +51,7 @@ def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple
         InvalidTransition: the case is not waiting for an evaluation.
     """
     case = load_case_for_update(session, case_id)
-    reporter_phones = [p.phone for p in case.parties if p.role == "reporter"]
+    reporter_phones = [p.phone for p in case.parties if p.role == PartyRole.REPORTER]
     if not any(phone_ends_with(phone, answer.phone_last4) for phone in reporter_phones):
         raise Forbidden("the last four digits do not match the phone given with the complaint",
                         field="phone_last4")
@@ -53,4 +62,7 @@ def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple
     trigger = "reopen" if answer.resolved is ResolvedAnswer.NO else "confirm"
     note = f"resolved={answer.resolved.value}, satisfaction={answer.satisfaction}"
     applied = apply_trigger(session, case, trigger, ActorContext.resident(), {"reason": note})
+    _flush(session, case)
     return case, applied
+
+

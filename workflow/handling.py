@@ -1,9 +1,9 @@
-"""Handling one inbox event: once in effect, however often its task runs."""
+"""Handling inbox events: each once in effect, however often its task runs; a batch per transaction."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -12,71 +12,141 @@ from sqlalchemy.orm import Session
 from schemas.events import ACTION_REQUESTED, SUBMITTED, CaseActionRequested
 from schemas.vocabulary import Severity
 from workflow import clock, db
-from workflow.errors import DomainError
-from workflow.models import InboxEvent, User
-from workflow.steps import ActorContext, apply_trigger, load_case_for_update
+from workflow.errors import DomainError, NotFound
+from workflow.models import Case, InboxEvent, OutboxMessage, User
+from workflow.steps import ActorContext, apply_trigger, lock_cases
 from workflow.users import staff_actor
 
 logger = logging.getLogger(__name__)
 
+# How many pending events one task takes with its own: under a backlog one commit then
+# serves many events; with no backlog a task handles just its own.
+BATCH_SIZE = 50
+# After this many failed attempts (crashes, not refusals) a row is set aside as failed.
+MAX_ATTEMPTS = 5
 
-@dataclass(frozen=True)
+
+@dataclass
 class Outcome:
-    """What handling an inbox event did: ``done``, ``refused`` (with why) or ``skipped`` (handled before)."""
+    """What one run did: the status of the event it was asked for, and the notices written."""
 
     status: str
     case_id: int | None = None
     error: str | None = None
-    notice_ids: tuple[int, ...] = ()
+    handled: int = 0
+    notice_ids: list[int] = field(default_factory=list)
+    full: bool = False  # the batch was full: more may be pending
 
 
-def handle_inbox_event(session: Session, inbox_id: int) -> Outcome:
-    """Handle inbox row ``inbox_id`` in the caller's transaction, unless it was handled already."""
-    query = select(InboxEvent).where(InboxEvent.id == inbox_id)
+def claim(session: Session, batch: int) -> list[InboxEvent]:
+    """Lock up to ``batch`` pending rows, oldest first, skipping rows another worker holds."""
+    query = select(InboxEvent).where(InboxEvent.status == "pending").order_by(InboxEvent.id).limit(batch)
     if not db.is_sqlite(session.get_bind().engine):
-        # SKIP LOCKED: a second copy of the task leaves while the first holds the row.
         query = query.with_for_update(skip_locked=True)
-    row = session.scalars(query).one_or_none()
-    if row is None or row.status != "pending":
-        return Outcome("skipped", row.case_id if row else None)
-    row.attempts += 1
-    try:
-        with session.begin_nested():
-            case_id, notice_ids = _dispatch(session, row)
-    except DomainError as exc:
-        # A refusal is an answer, not a failure: retrying would be refused again.
-        row.status, row.error, row.handled_at = "refused", exc.message, clock.now()
-        logger.info("inbox %s refused: %s", inbox_id, exc.message, extra={"inbox_id": inbox_id})
-        return Outcome("refused", row.case_id, exc.message)
-    row.status, row.handled_at, row.case_id = "done", clock.now(), case_id
-    return Outcome("done", case_id, notice_ids=tuple(notice_ids))
+    return list(session.scalars(query))
 
 
-def _dispatch(session: Session, row: InboxEvent) -> tuple[int, list[int]]:
-    if row.type == SUBMITTED:
-        assert row.case_id is not None, "a submitted event is stored with its case"
-        case = load_case_for_update(session, row.case_id)
-        trigger = "emergency" if case.severity == Severity.P0 else "dispatch"
-        applied = apply_trigger(session, case, trigger, ActorContext.system(), inbox_id=row.id)
-        return case.id, applied.notice_ids
-    if row.type == ACTION_REQUESTED:
+def handle_inbox_event(session: Session, inbox_id: int, batch: int = BATCH_SIZE) -> Outcome:
+    """Handle inbox row ``inbox_id`` and whatever else is pending (a batch), in the caller's transaction.
+
+    Every claimed row is handled: the task of another row may have come and gone while
+    this batch held it, or may never have been published (a burst shares one task).
+    """
+    rows = claim(session, batch) if batch > 1 else []
+    if not any(row.id == inbox_id for row in rows):
+        rows.extend(claim_one(session, inbox_id))
+    if not rows:
+        row = session.get(InboxEvent, inbox_id)
+        return Outcome("skipped" if row is not None else "missing", row.case_id if row else None)
+    actions = {row.id: _action(row) for row in rows if row.type == ACTION_REQUESTED}
+    case_ids = [row.case_id for row in rows if row.type == SUBMITTED and row.case_id is not None]
+    case_ids += [a.case_id for a in actions.values() if isinstance(a, CaseActionRequested)]
+    cases = lock_cases(session, case_ids)
+    users = _users(session, [a.actor for a in actions.values() if isinstance(a, CaseActionRequested)])
+    now = clock.now()
+    notices: list[OutboxMessage] = []
+    for row in rows:
+        row.attempts += 1
         try:
-            action = CaseActionRequested.model_validate(row.data)
-        except ValidationError as exc:
-            raise DomainError(f"stored action is malformed: {exc.errors()[0]['msg']}") from exc
-        case = load_case_for_update(session, action.case_id)
-        actor = _actor(session, action.actor)
-        params = action.model_dump(include={"reason", "summary", "message"}, exclude_none=True)
-        applied = apply_trigger(session, case, action.trigger, actor, params,
-                                expected_version=action.expected_version, inbox_id=row.id)
-        return case.id, applied.notice_ids
-    raise DomainError(f"no handler for event type '{row.type}'")
+            case_id, applied = _handle(session, row, actions.get(row.id), cases, users)
+        except DomainError as exc:
+            # A refusal is an answer, not a failure: retrying would be refused again. Nothing
+            # was changed before it was raised, so the rest of the batch goes on.
+            row.status, row.error, row.handled_at = "refused", exc.message, now
+            logger.info("inbox %s refused: %s", row.id, exc.message, extra={"inbox_id": row.id})
+            continue
+        notices.extend(applied)
+        row.status, row.handled_at, row.case_id = "done", now, case_id
+    session.flush()
+    own = next((row for row in rows if row.id == inbox_id), None)
+    return Outcome(own.status if own else "skipped", own.case_id if own else None, own.error if own else None,
+                   handled=len(rows), notice_ids=[n.id for n in notices], full=len(rows) >= batch)
 
 
-def _actor(session: Session, name: str) -> ActorContext:
-    if name == "system":
-        return ActorContext.system()
-    user = session.scalars(select(User).where(User.name == name)).one_or_none()
-    if user is None:
-        raise DomainError(f"no user named '{name}'")
-    return staff_actor(user)
+def claim_one(session: Session, inbox_id: int) -> list[InboxEvent]:
+    """Lock one row if it is pending and nobody holds it (it may lie beyond a full batch)."""
+    query = select(InboxEvent).where(InboxEvent.id == inbox_id, InboxEvent.status == "pending")
+    if not db.is_sqlite(session.get_bind().engine):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _action(row: InboxEvent) -> CaseActionRequested | DomainError:
+    try:
+        return CaseActionRequested.model_validate(row.data)
+    except ValidationError as exc:
+        return DomainError(f"stored action is malformed: {exc.errors()[0]['msg']}")
+
+
+def _users(session: Session, names: list[str]) -> dict[str, User]:
+    wanted = sorted(set(names) - {"system"})
+    if not wanted:
+        return {}
+    return {u.name: u for u in session.scalars(select(User).where(User.name.in_(wanted)))}
+
+
+def _handle(session: Session, row: InboxEvent, action: CaseActionRequested | DomainError | None,
+            cases: dict[int, Case], users: dict[str, User]) -> tuple[int, list[OutboxMessage]]:
+    if row.type == SUBMITTED:
+        case = cases.get(row.case_id or -1)
+        if case is None:
+            raise NotFound(f"submitted event {row.id} has no case")
+        trigger = "emergency" if case.severity == Severity.P0 else "dispatch"
+        return case.id, apply_trigger(session, case, trigger, ActorContext.system(), inbox_id=row.id).notices
+    if isinstance(action, DomainError):
+        raise action
+    if action is None:
+        raise DomainError(f"no handler for event type '{row.type}'")
+    case = cases.get(action.case_id)
+    if case is None:
+        raise NotFound(f"no case with id {action.case_id}")
+    if action.actor == "system":
+        actor = ActorContext.system()
+    elif action.actor in users:
+        actor = staff_actor(users[action.actor])
+    else:
+        raise DomainError(f"no user named '{action.actor}'")
+    params = action.model_dump(include={"reason", "summary", "message", "merge_into"}, exclude_none=True)
+    applied = apply_trigger(session, case, action.trigger, actor, params,
+                            expected_version=action.expected_version, inbox_id=row.id)
+    return case.id, applied.notices
+
+
+def pending_ids(session: Session, limit: int = BATCH_SIZE) -> list[int]:
+    """Return the ids of the oldest pending rows (to handle them one by one after a batch failed)."""
+    query = select(InboxEvent.id).where(InboxEvent.status == "pending").order_by(InboxEvent.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def record_failure(session: Session, inbox_id: int, error: str) -> str:
+    """Count a failed attempt on a row in its own transaction; past MAX_ATTEMPTS it is set aside."""
+    row = session.get(InboxEvent, inbox_id)
+    if row is None or row.status != "pending":
+        return row.status if row else "missing"
+    row.attempts += 1
+    row.error = error[:2000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status, row.handled_at = "failed", clock.now()
+        logger.error("inbox %s failed %d times, set aside: %s", inbox_id, row.attempts, error,
+                     extra={"inbox_id": inbox_id})
+    return row.status

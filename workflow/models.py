@@ -167,7 +167,7 @@ class InboxEvent(Base):
     __tablename__ = "inbox"
     __table_args__ = (
         UniqueConstraint("source", "event_id"),
-        Index("ix_inbox_pending", "status", "last_published_at"),
+        Index("ix_inbox_pending", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -184,12 +184,14 @@ class InboxEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
 
+    case: Mapped[Case | None] = relationship()
+
 
 class OutboxMessage(Base):
     """Something to do after a commit (a notice to a unit), delivered by the relay and a worker."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "last_published_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -205,3 +207,5 @@ class OutboxMessage(Base):
     last_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+    case_event: Mapped[CaseEvent | None] = relationship()

@@ -6,7 +6,8 @@ from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Level
 from workflow import clock
-from workflow.models import Case, CaseEvent, OutboxMessage, Unit
+from workflow.models import Case, CaseEvent, OutboxMessage
+from workflow.org import UnitInfo
 
 _TOPIC = {
     "dispatch": "case.dispatched",
@@ -22,41 +23,40 @@ _TOPIC = {
 _TO_RESIDENT = {"report_back": "case.reported_back", "reject": "case.rejected"}
 
 
-def recipients(case: Case, event: CaseEvent, ladder: dict[Level, Unit]) -> list[tuple[Unit, str]]:
+def recipients(event: CaseEvent, ladder: dict[Level, UnitInfo]) -> list[tuple[UnitInfo, str]]:
     """Return the (unit, topic) pairs a step must notify."""
     trigger = event.kind
+    holder = ladder[Level(event.to_level)]
     if trigger == "emergency":
         return [(unit, _TOPIC[trigger]) for unit in ladder.values()]
     if trigger == "deadline_passed" and event.from_state == event.to_state:
-        return [(case.holding_unit, "case.supervision_flagged")]
+        return [(holder, "case.supervision_flagged")]
     if trigger == "take_over":
         # The unit whose case was pulled up must know it no longer holds it.
         return [(ladder[Level(event.from_level)], _TOPIC[trigger])] if event.from_level else []
     topic = _TOPIC.get(trigger)
-    return [(case.holding_unit, topic)] if topic else []
+    return [(holder, topic)] if topic else []
 
 
 def write_notices(
-    session: Session, case: Case, event: CaseEvent, ladder: dict[Level, Unit]
+    session: Session, case: Case, event: CaseEvent, ladder: dict[Level, UnitInfo]
 ) -> list[OutboxMessage]:
     """Add the outbox rows for ``event``; each has a key that makes a second write impossible."""
     now = clock.now()
-    rows: list[OutboxMessage] = []
     payload = {"case_id": case.id, "seq": event.seq, "state": case.state, "level": case.level,
                "severity": case.severity, "category": case.category}
-    for unit, topic in recipients(case, event, ladder):
-        rows.append(OutboxMessage(
-            kind="notify_unit", topic=topic, case_id=case.id, case_event_id=event.id,
-            unit_id=unit.id, payload=payload | {"unit": unit.code},
-            dedupe_key=f"{event.id}:{topic}:unit:{unit.id}", created_at=now,
-        ))
+    rows = [
+        OutboxMessage(kind="notify_unit", topic=topic, case_id=case.id, case_event=event, unit_id=unit.id,
+                      payload=payload | {"unit": unit.code}, created_at=now,
+                      dedupe_key=f"{case.id}:{event.seq}:{topic}:unit:{unit.id}")
+        for unit, topic in recipients(event, ladder)
+    ]
     resident_topic = _TO_RESIDENT.get(event.kind)
     if resident_topic:
-        rows.append(OutboxMessage(
-            kind="notify_resident", topic=resident_topic, case_id=case.id, case_event_id=event.id,
-            unit_id=None, payload=payload | {"message": event.reason},
-            dedupe_key=f"{event.id}:{resident_topic}:resident", created_at=now,
-        ))
+        rows.append(OutboxMessage(kind="notify_resident", topic=resident_topic, case_id=case.id,
+                                  case_event=event, unit_id=None,
+                                  payload=payload | {"message": event.reason},
+                                  created_at=now,
+                                  dedupe_key=f"{case.id}:{event.seq}:{resident_topic}:resident"))
     session.add_all(rows)
-    session.flush()
     return rows

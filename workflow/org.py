@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +119,7 @@ def import_org(session: Session, org: OrgFile) -> ImportReport:
     for top in org.units:
         visit(top, None)
     session.flush()
+    forget_cached_units()
     logger.info("org import: %s", report)
     return report
 
@@ -154,6 +156,61 @@ def ladder_of(grid: Unit) -> dict[Level, Unit]:
     if missing:
         raise InvalidInput(f"unit {grid.code} has no {', '.join(missing)} above it", field="grid")
     return {level: by_level[level] for level in HANDLING_LADDER}
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """What the hot path needs of a unit, detached from any session."""
+
+    id: int
+    code: str
+    name: str
+    level: Level
+
+
+# Units change only on an org import, so a grid's ladder is read once a minute rather than
+# with a ten-way join on every event; an import in this process clears it at once.
+LADDER_TTL = 60.0
+_ladders: dict[tuple[str, int], tuple[float, dict[Level, UnitInfo]]] = {}
+_units: dict[tuple[str, str], tuple[float, UnitInfo]] = {}
+
+
+def _info(unit: Unit) -> UnitInfo:
+    return UnitInfo(unit.id, unit.code, unit.name, Level(unit.level))
+
+
+def cached_ladder(session: Session, grid_unit_id: int) -> dict[Level, UnitInfo]:
+    """Return the handling ladder of a grid, from a short-lived per-process cache."""
+    key = (str(session.get_bind().engine.url), grid_unit_id)
+    hit = _ladders.get(key)
+    if hit is not None and time.monotonic() - hit[0] < LADDER_TTL:
+        return hit[1]
+    grid = session.get(Unit, grid_unit_id)
+    if grid is None:
+        raise NotFound(f"no unit with id {grid_unit_id}")
+    ladder = {level: _info(unit) for level, unit in ladder_of(grid).items()}
+    _ladders[key] = (time.monotonic(), ladder)
+    return ladder
+
+
+def cached_unit(session: Session, code: str) -> UnitInfo | None:
+    """Return a unit by code, from a short-lived per-process cache; None if there is none."""
+    key = (str(session.get_bind().engine.url), code)
+    hit = _units.get(key)
+    if hit is not None and time.monotonic() - hit[0] < LADDER_TTL:
+        return hit[1]
+    unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
+    if unit is None:
+        return None  # not cached: a unit imported a moment later must be found at once
+    info = _info(unit)
+    _units[key] = (time.monotonic(), info)
+    return info
+
+
+def forget_cached_units() -> None:
+    """Drop the cached ladders and units (after an import)."""
+    _ladders.clear()
+    _units.clear()
 
 
 def is_at_or_above(upper: Unit, lower: Unit) -> bool:

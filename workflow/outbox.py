@@ -53,19 +53,27 @@ def claim_stale(session: Session, grace: timedelta, limit: int = 500) -> Stale:
     return Stale([r.id for r in inbox], [r.id for r in outbox])
 
 
-def deliver_notice(session: Session, outbox_id: int) -> bool:
-    """Deliver one outbox notice; return False if it was delivered before or is taken by another worker."""
-    query = select(OutboxMessage).where(OutboxMessage.id == outbox_id)
-    if not db.is_sqlite(session.get_bind().engine):
-        query = query.with_for_update(skip_locked=True)
-    row = session.scalars(query).one_or_none()
-    if row is None or row.status != "pending":
-        return False
-    row.attempts += 1
-    # Channels (WeCom, DingTalk, SMS, email) arrive with the notifications issue; until
-    # then the notice goes to the log, where an operator running `gridcase up` sees it.
-    logger.info("notice %s for case %s to %s: %s", row.topic, row.case_id,
-                row.payload.get("unit", "resident"), row.payload,
-                extra={"case_id": row.case_id, "outbox_id": row.id})
-    row.status, row.sent_at = "sent", clock.now()
-    return True
+def deliver_notices(session: Session, outbox_ids: list[int], batch: int = 200) -> int:
+    """Deliver the pending notices among ``outbox_ids`` and whatever else is pending; return how many.
+
+    A notice sent before, or held by another worker, is left alone: a task run twice sends
+    nothing twice.
+    """
+    skip = not db.is_sqlite(session.get_bind().engine)
+    pending = select(OutboxMessage).where(OutboxMessage.status == "pending")
+    backlog = pending.order_by(OutboxMessage.id).limit(batch)
+    asked = pending.where(OutboxMessage.id.in_(sorted(set(outbox_ids))))
+    if skip:
+        backlog, asked = backlog.with_for_update(skip_locked=True), asked.with_for_update(skip_locked=True)
+    rows = {row.id: row for row in session.scalars(backlog)}
+    if outbox_ids and not set(outbox_ids) <= set(rows):
+        rows.update((row.id, row) for row in session.scalars(asked))
+    for row in sorted(rows.values(), key=lambda r: r.id):
+        row.attempts += 1
+        # Channels (WeCom, DingTalk, SMS, email) arrive with the notifications issue; until
+        # then a notice goes to the log, where an operator running `gridcase up` sees it.
+        logger.info("notice %s for case %s to %s: %s", row.topic, row.case_id,
+                    row.payload.get("unit", "resident"), row.payload,
+                    extra={"case_id": row.case_id, "outbox_id": row.id})
+        row.status, row.sent_at = "sent", clock.now()
+    return len(rows)

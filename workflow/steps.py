@@ -3,31 +3,36 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session, lazyload
 
 from schemas.vocabulary import HANDLING_LADDER, Level, Severity, State
 from workflow import clock, db
 from workflow.deadlines import handling_deadline
 from workflow.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from workflow.machine import RULES, Actor, Scope, Step, fire, level_of_state
-from workflow.models import Case, CaseEvent, Unit
+from workflow.models import Case, CaseEvent, OutboxMessage
 from workflow.notices import write_notices
-from workflow.org import ladder_of
+from workflow.org import UnitInfo, cached_ladder
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Applied:
-    """A step that was taken: its timeline entry and the outbox notices it wrote."""
+    """A step that was taken: its timeline entry and the outbox notices it wrote (ids after a flush)."""
 
     event: CaseEvent
-    notice_ids: list[int]
+    notices: list[OutboxMessage]
+
+    @property
+    def notice_ids(self) -> list[int]:
+        """Return the ids of the notices; the session must have been flushed."""
+        return [n.id for n in self.notices]
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,8 @@ class ActorContext:
 
     kind: Actor
     name: str
-    unit: Unit | None = None
+    unit_id: int | None = None
+    unit_code: str | None = None
 
     @classmethod
     def system(cls) -> ActorContext:
@@ -49,44 +55,54 @@ class ActorContext:
         return cls(Actor.RESIDENT, "resident")
 
 
+def lock_cases(session: Session, case_ids: Sequence[int]) -> dict[int, Case]:
+    """Load cases and lock their rows until the transaction ends, in id order so two batches never deadlock.
+
+    SQLite has no row locks; there the transaction's write lock (BEGIN IMMEDIATE) and the
+    version check stand in for them.
+    """
+    query = select(Case).where(Case.id.in_(sorted(set(case_ids)))).order_by(Case.id).options(lazyload("*"))
+    if not db.is_sqlite(session.get_bind().engine):
+        query = query.with_for_update(of=Case)
+    return {case.id: case for case in session.scalars(query)}
+
+
 def load_case_for_update(session: Session, case_id: int) -> Case:
-    """Load a case and lock its row until the transaction ends (PostgreSQL; SQLite holds a write lock).
+    """Load one case and lock its row.
 
     Raises:
         NotFound: there is no such case.
     """
-    query = select(Case).where(Case.id == case_id)
-    if not db.is_sqlite(session.get_bind().engine):
-        # Lock only the case row: the joined units are read, not written.
-        query = query.with_for_update(of=Case)
-    case = session.scalars(query).unique().one_or_none()
+    case = lock_cases(session, [case_id]).get(case_id)
     if case is None:
         raise NotFound(f"no case with id {case_id}")
     return case
 
 
-def _check_actor(case: Case, trigger: str, actor: ActorContext, ladder: dict[Level, Unit]) -> None:
+def _check_actor(
+    case: Case, trigger: str, actor: ActorContext, ladder: dict[Level, UnitInfo]
+) -> Level | None:
     rule = RULES.get(trigger)
     if rule is None:
-        return  # fire() names the unknown trigger
+        return None  # fire() names the unknown trigger
     if actor.kind not in rule.actors:
         who = " or ".join(sorted(a.value for a in rule.actors))
         raise Forbidden(f"'{trigger}' is done by the {who}, not by {actor.kind.value}")
     if actor.kind is not Actor.STAFF:
-        return
+        return None
+    actor_level = next((level for level, unit in ladder.items() if unit.id == actor.unit_id), None)
+    if actor_level is None:
+        raise Forbidden(f"unit {actor.unit_code} is not on case {case.id}'s path")
     holding = Level(case.level)
-    on_path = [level for level, unit in ladder.items() if actor.unit and unit.id == actor.unit.id]
-    if not on_path:
-        raise Forbidden(f"unit {actor.unit.code if actor.unit else '?'} is not on case {case.id}'s path")
-    actor_rank = HANDLING_LADDER.index(on_path[0])
-    holding_rank = HANDLING_LADDER.index(holding)
+    actor_rank, holding_rank = HANDLING_LADDER.index(actor_level), HANDLING_LADDER.index(holding)
     if rule.scope is Scope.ABOVE and actor_rank <= holding_rank:
         raise Forbidden(f"'{trigger}' is for a unit above the {holding.value} holding the case")
     if actor_rank < holding_rank:
         raise Forbidden(
-            f"case {case.id} is held by the {holding.value} {case.holding_unit.code}; "
+            f"case {case.id} is held by the {holding.value} {ladder[holding].code}; "
             "only that unit or one above it may act"
         )
+    return actor_level
 
 
 def apply_trigger(
@@ -99,7 +115,10 @@ def apply_trigger(
     expected_version: int | None = None,
     inbox_id: int | None = None,
 ) -> Applied:
-    """Fire ``trigger`` on a locked ``case``, append the timeline step and the notices it calls for.
+    """Fire ``trigger`` on a locked ``case``; add the timeline step and the notices it calls for.
+
+    Every refusal is raised before anything is changed, so the caller's transaction stays
+    clean; nothing is flushed here (the caller flushes once for a whole batch).
 
     Raises:
         StaleVersion: ``expected_version`` is not the case's version.
@@ -112,9 +131,8 @@ def apply_trigger(
         raise StaleVersion(
             f"case {case.id} is at version {case.version}, not {expected_version}; reload it and retry"
         )
-    ladder = ladder_of(case.grid_unit)
-    _check_actor(case, trigger, actor, ladder)
-    actor_level = next((lvl for lvl, u in ladder.items() if actor.unit and u.id == actor.unit.id), None)
+    ladder = cached_ladder(session, case.grid_unit_id)
+    actor_level = _check_actor(case, trigger, actor, ladder)
     step = Step(
         state=case.state,
         level=Level(case.level),
@@ -133,7 +151,6 @@ def apply_trigger(
     case.state = step.state
     case.level = step.level.value
     case.holding_unit_id = ladder[step.level].id
-    case.holding_unit = ladder[step.level]
     case.resolved_level = step.resolved_level.value if step.resolved_level else None
     case.supervised = step.supervised
     case.updated_at = at
@@ -145,36 +162,28 @@ def apply_trigger(
         case.state_entered_at = at
         entered = level_of_state(case.state)
         case.deadline_at = handling_deadline(Severity(case.severity), at) if entered else None
-    try:
-        session.flush()  # bumps the version; on SQLite it also checks nobody else did
-    except StaleDataError as exc:
-        raise StaleVersion(f"case {case.id} changed while this step ran; reload it and retry") from exc
 
-    text = params.get("reason") or params.get("summary") or params.get("message")
     event = CaseEvent(
         case_id=case.id,
-        seq=case.version,
+        # The flush bumps the version by one (version_id_col); the step is numbered by it.
+        seq=case.version + 1,
         kind=trigger,
         actor=actor.name,
-        actor_unit_id=actor.unit.id if actor.unit else None,
+        actor_unit_id=actor.unit_id,
         from_state=from_state,
         to_state=case.state,
         from_level=from_level,
         to_level=case.level,
-        reason=text,
+        reason=params.get("reason") or params.get("summary") or params.get("message"),
         public=RULES[trigger].public,
         at=at,
         inbox_id=inbox_id,
     )
     session.add(event)
-    session.flush()
     notices = write_notices(session, case, event, ladder)
-    logger.info(
-        "case %s: %s %s -> %s by %s",
-        case.id, trigger, from_state, case.state, actor.name,
-        extra={"case_id": case.id, "trigger": trigger, "inbox_id": inbox_id},
-    )
-    return Applied(event, [n.id for n in notices])
+    logger.info("case %s: %s %s -> %s by %s", case.id, trigger, from_state, case.state, actor.name,
+                extra={"case_id": case.id, "trigger": trigger, "inbox_id": inbox_id})
+    return Applied(event, notices)
 
 
 def _check_merge_target(session: Session, case: Case, target_id: Any) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.api import CaseOut, PartyOut, PublicStep, TimelineEntry, TrackOut, UnitOut, UnitRef
-from schemas.vocabulary import PartyRole, Role, State
+from schemas.vocabulary import FINAL_STATES, PartyRole, Role, State
 from workflow.errors import Forbidden, NotFound
 from workflow.labels import state_label
 from workflow.models import Case, Unit, User
@@ -50,8 +50,12 @@ def check_can_view(user: User, case: Case) -> None:
 
 
 def needs_personal_data(user: User, case: Case) -> bool:
-    """Tell whether a member handles the case now and so sees parties unmasked (DOMAIN.md: privacy)."""
-    return user.unit_id == case.holding_unit_id and user.role != Role.ADMIN
+    """Tell whether a member handles the case now and so sees parties unmasked (DOMAIN.md: privacy).
+
+    Nobody handles a closed, rejected, withdrawn or merged case, so nobody needs its data.
+    """
+    return (user.unit_id == case.holding_unit_id and user.role != Role.ADMIN
+            and State(case.state) not in FINAL_STATES)
 
 
 def _ref(unit: Unit) -> UnitRef:

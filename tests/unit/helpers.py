@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from workflow.db import unit_of_work
 from workflow.handling import handle_inbox_event
 from workflow.models import User
-from workflow.outbox import deliver_notice
+from workflow.outbox import deliver_notices
 from workflow.users import create_token
 
 _ids = itertools.count(1)
@@ -45,9 +45,8 @@ def run_worker(engine: Engine, inbox_ids: list[int]) -> None:
         inbox_id = inbox_ids.pop(0)
         with unit_of_work(engine) as session:
             outcome = handle_inbox_event(session, inbox_id)
-        for outbox_id in outcome.notice_ids:
-            with unit_of_work(engine) as session:
-                deliver_notice(session, outbox_id)
+        with unit_of_work(engine) as session:
+            deliver_notices(session, outcome.notice_ids)
 
 
 def token_for(engine: Engine, user: str) -> dict[str, str]:

@@ -78,6 +78,8 @@ def test_case_climbs_the_whole_ladder_and_closes_on_the_residents_yes(desk: Desk
     assert answer.get_json()["state"] == "closed"
 
     view = desk.case(STREET, case_id).get_json()
+    # Closed: nobody handles it any more, so even the street sees the reporter masked.
+    assert view["parties"][0]["phone"] == "138****5678"
     kinds = [e["kind"] for e in view["timeline"]]
     assert kinds == ["submitted", "dispatch", "accept", "escalate", "escalate", "escalate", "resolve",
                      "report_back", "confirm"]

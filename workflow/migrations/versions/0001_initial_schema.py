@@ -159,7 +159,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbox_case_id"), ["case_id"], unique=False)
-        batch_op.create_index("ix_inbox_pending", ["status", "last_published_at"], unique=False)
+        batch_op.create_index("ix_inbox_pending", ["status", "id"], unique=False)
 
     op.create_table(
         "case_events",
@@ -216,7 +216,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)
-        batch_op.create_index("ix_outbox_pending", ["status", "last_published_at"], unique=False)
+        batch_op.create_index("ix_outbox_pending", ["status", "id"], unique=False)
 
 
 def downgrade() -> None:
