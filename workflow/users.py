@@ -69,4 +69,4 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 def staff_actor(user: User) -> ActorContext:
     """Return the actor context of a staff member."""
-    return ActorContext(Actor.STAFF, user.name, user.unit)
+    return ActorContext(Actor.STAFF, user.name, user.unit_id, user.unit.code)
