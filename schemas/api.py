@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
@@ -83,6 +83,16 @@ class TimelineEntry(BaseModel):
     public: bool
 
 
+class DeadlineOut(BaseModel):
+    """A deadline armed for a case: when, for what, and what became of it."""
+
+    kind: str = Field(description="first_contact, warn, resolve, supervision or evaluation")
+    level: str
+    due_at: datetime
+    status: str = Field(description="armed, fired, or stale (the clock moved on before it was due)")
+    fired_at: datetime | None
+
+
 class CaseOut(BaseModel):
     """A case as staff see it."""
 
@@ -99,16 +109,23 @@ class CaseOut(BaseModel):
     submitted_at: datetime
     occurred_at: datetime | None
     deadline_at: datetime | None
+    deadline_left_seconds: float | None = Field(
+        description="Time left before the deadline, counted as the policy counts it (working time for working days)"
+    )
+    paused: bool
+    waiting_request: dict[str, Any] | None = Field(description="A pause or extension request awaiting a decision")
+    policy: str | None = Field(description="Fingerprint of the deadline policy recorded on the case")
     supervised: bool
     reopen_count: int
     merged_into: int | None
     version: int
     parties: list[PartyOut]
+    deadlines: list[DeadlineOut]
     timeline: list[TimelineEntry]
 
 
 class ActionRequest(BaseModel):
-    """What a trigger needs: a reason (escalate, send_back, reject), a summary (resolve), a message."""
+    """What a trigger needs: a reason (escalate, send_back, reject, pauses), a summary (resolve), a message."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +133,9 @@ class ActionRequest(BaseModel):
     summary: Text | None = None
     message: Text | None = None
     merge_into: StrictInt | None = Field(default=None, description="For merge: the case to merge into")
+    extend_by: Annotated[str, StringConstraints(pattern=r"^P[0-9DTHMS.]+$")] | None = Field(
+        default=None, description="For request_extension: how much longer, as an ISO 8601 duration (P3D)"
+    )
     expected_version: StrictInt | None = Field(
         default=None, description="Refuse with 409 unless the case is still at this version"
     )

@@ -18,7 +18,8 @@ from schemas.vocabulary import Category, Channel, PartyRole, Severity
 
 SUBMITTED = "org.gridcase.case.submitted"
 ACTION_REQUESTED = "org.gridcase.case.action_requested"
-EVENT_TYPES = (SUBMITTED, ACTION_REQUESTED)
+DEADLINE_DUE = "org.gridcase.case.deadline_due"
+EVENT_TYPES = (SUBMITTED, ACTION_REQUESTED, DEADLINE_DUE)
 
 
 def _require_text(value: Any) -> Any:
@@ -87,7 +88,19 @@ class CaseActionRequested(BaseModel):
     summary: str | None = None
     message: str | None = None
     merge_into: int | None = None
+    extend_by: str | None = None
     expected_version: int | None = None
+
+
+class CaseDeadlineDue(BaseModel):
+    """Data of ``org.gridcase.case.deadline_due``: the sweeper found a deadline of a case due."""
+
+    model_config = ConfigDict(extra="forbid", title="CaseDeadlineDue")
+
+    case_id: int
+    deadline_id: int
+    kind: Literal["first_contact", "warn", "resolve", "supervision", "evaluation"]
+    token: int = Field(description="The case's clock token when the deadline was armed; stale if it moved on")
 
 
 class CloudEvent(BaseModel):
@@ -131,8 +144,18 @@ class CaseActionRequestedEvent(CloudEvent):
     data: CaseActionRequested
 
 
+class CaseDeadlineDueEvent(CloudEvent):
+    """A CloudEvent of type ``org.gridcase.case.deadline_due`` (internal: the clock)."""
+
+    model_config = ConfigDict(title="CaseDeadlineDueEvent")
+
+    type: Literal["org.gridcase.case.deadline_due"]
+    data: CaseDeadlineDue
+
+
 EXPORTED_EVENTS: dict[str, type[CloudEvent]] = {
     SUBMITTED: CaseSubmittedEvent,
     ACTION_REQUESTED: CaseActionRequestedEvent,
+    DEADLINE_DUE: CaseDeadlineDueEvent,
 }
 

@@ -33,7 +33,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Tables a test writes to; units and users stay as the demo tree made them.
-CASE_TABLES = ("evaluations", "outbox", "case_events", "inbox", "case_parties", "cases", "api_tokens")
+# Recorded policies stay: a process remembers their ids.
+CASE_TABLES = ("evaluations", "outbox", "case_events", "inbox", "deadlines", "case_parties", "cases", "api_tokens",
+               "heartbeats")
 
 
 @pytest.fixture(scope="session")

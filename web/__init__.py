@@ -7,10 +7,11 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web import cases, errors, events, openapi, track, units
+from web import cases, errors, events, health, openapi, track, units
 from web.session import EXTENSION
 from workflow import config
 from workflow.db import engine_for
+from workflow.policy import current_policy
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -18,6 +19,7 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
     """Create the app; ``settings`` may name ``DATABASE_URL`` and the publishers (tests do)."""
     settings = settings or {}
+    current_policy()  # a broken policy file stops the start with a message naming the entry
     app = OpenAPI(
         __name__,
         info=Info(title="gridcase", version="0.1.0",
@@ -42,6 +44,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
     for blueprint in (events.api, cases.api, track.api, units.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(health.bp)
     errors.register(app)
     return app
 

@@ -41,7 +41,7 @@ def get_case_view(path: CasePath) -> Any:
     with db_session() as session:
         case = get_case(session, path.case_id)
         check_can_view(user, case)
-        return case_view(case, user).model_dump(mode="json")
+        return case_view(session, case, user).model_dump(mode="json")
 
 
 @api.post(
@@ -55,6 +55,6 @@ def post_action(path: ActionPath, body: ActionRequest) -> Any:
     user = current_user()
     with db_session() as session:
         case, applied = perform_action(session, path.case_id, path.trigger, user, body)
-        view = case_view(case, user).model_dump(mode="json")
+        view = case_view(session, case, user).model_dump(mode="json")
     publish_notices(applied.notice_ids)
     return view, 200

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
+from schemas.vocabulary import Level
+from workflow import config
 from workflow.db import default_engine, unit_of_work
 from workflow.errors import DomainError
 from workflow.org import import_org, read_org_file
@@ -124,3 +127,70 @@ def schemas_export(check: bool) -> None:
         click.echo("run 'gridcase schemas export' and commit the result", err=True)
         sys.exit(1)
 
+
+
+@main.group()
+def deadlines() -> None:
+    """The clock of cases."""
+
+
+@deadlines.command("simulate")
+@click.option("--case", "case_id", required=True, type=int, help="The case id.")
+def deadlines_simulate(case_id: int) -> None:
+    """Print when each future step of the clock would fire for a case, if nobody acts."""
+    from workflow.clock import now
+    from workflow.labels import LEVEL_LABELS
+    from workflow.simulate import plan
+    from workflow.views import get_case
+
+    try:
+        with unit_of_work() as session:
+            case = get_case(session, case_id)
+            zone = ZoneInfo(config.timezone_name())
+            click.echo(f"case {case.id}: {case.state} at the {case.level} {case.holding_unit.code}, "
+                       f"severity {case.severity}, category {case.category} (times in {zone.key})")
+            steps = plan(session, case, now())
+    except DomainError as exc:
+        _fail(exc)
+        return
+    if not steps:
+        click.echo("  nothing will fire: the clock of this case is not running")
+    for step in steps:
+        label = LEVEL_LABELS[Level(step.level)][0]
+        click.echo(f"  {step.at.astimezone(zone):%Y-%m-%d %H:%M} {label:<3} {step.what}")
+
+
+@deadlines.command("reapply")
+@click.option("--case", "case_id", required=True, type=int, help="The case id.")
+@click.option("--reason", required=True, help="Why (kept on the case's timeline).")
+def deadlines_reapply(case_id: int, reason: str) -> None:
+    """Restart a case's clock under the policy in force now (logged on its timeline)."""
+    from workflow.steps import ActorContext, apply_trigger, load_case_for_update
+
+    try:
+        with unit_of_work() as session:
+            case = load_case_for_update(session, case_id)
+            apply_trigger(session, case, "reapply_policy", ActorContext.system(), {"reason": reason})
+            session.flush()
+            click.echo(f"case {case.id}: clock restarted, deadline {case.deadline_at:%Y-%m-%d %H:%M} UTC")
+    except DomainError as exc:
+        _fail(exc)
+
+
+@main.group()
+def policy() -> None:
+    """The deadline policy."""
+
+
+@policy.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def policy_check(file: Path | None) -> None:
+    """Validate a policy file (default: the one in force, GRIDCASE_POLICY or the shipped one)."""
+    from workflow.policy import current_policy, load_policy
+
+    try:
+        loaded = load_policy(file) if file else current_policy()
+    except DomainError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{loaded.source}: valid (fingerprint {loaded.digest})")

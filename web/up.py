@@ -13,8 +13,10 @@ from sqlalchemy import select
 from workers.app import QUEUES
 from workflow import config
 from workflow.db import default_engine, unit_of_work
+from workflow.errors import DomainError
 from workflow.models import ApiToken, User
 from workflow.org import DEMO_ORG_FILE, import_org, is_empty, read_org_file
+from workflow.policy import current_policy
 from workflow.schema import upgrade
 from workflow.users import create_token
 
@@ -23,7 +25,8 @@ DEMO_USERS = ("xy01a1.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
 
 
 def prepare() -> dict[str, str]:
-    """Migrate the database, load the demo tree if it is empty; return new demo tokens by user."""
+    """Check the policy, migrate the database, load the demo tree if it is empty; return new demo tokens."""
+    current_policy()
     upgrade(default_engine())
     tokens: dict[str, str] = {}
     with unit_of_work() as session:
@@ -58,7 +61,11 @@ def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
 def run(host: str, port: int, worker_threads: int) -> int:
     """Run everything until Ctrl-C; return the exit code."""
     config.data_dir().mkdir(parents=True, exist_ok=True)
-    tokens = prepare()
+    try:
+        tokens = prepare()
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        return 2
     base = f"http://{host}:{port}"
     click.echo(f"gridcase is starting; data in {config.data_dir()}")
     click.echo(f"  database: {default_engine().url.render_as_string(hide_password=True)}")

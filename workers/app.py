@@ -6,9 +6,11 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
 from kombu import Exchange, Queue
 
 from workflow import config
+from workflow.policy import current_policy
 
 EVENTS, DELIVERIES, DEADLINES = "events", "deliveries", "deadlines"
 QUEUES = (EVENTS, DELIVERIES, DEADLINES)
@@ -65,6 +67,8 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "gridcase.handle_event": {"queue": EVENTS, "routing_key": EVENTS},
             "gridcase.deliver_notices": {"queue": DELIVERIES, "routing_key": DELIVERIES},
             "gridcase.relay": {"queue": DEADLINES, "routing_key": DEADLINES},
+            "gridcase.sweep_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
+            "gridcase.audit_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
         },
         # A publish after commit must not hang a web request while the broker is away:
         # the relay publishes whatever this misses.
@@ -73,6 +77,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         "beat_schedule": {
             "relay": {"task": "gridcase.relay",
                       "schedule": float(os.environ.get("GRIDCASE_RELAY_INTERVAL", "5"))},
+            "sweep-deadlines": {"task": "gridcase.sweep_deadlines",
+                                "schedule": float(os.environ.get("GRIDCASE_SWEEP_INTERVAL", "10"))},
+            "audit-deadlines": {"task": "gridcase.audit_deadlines", "schedule": 60.0},
         },
         "beat_schedule_filename": str(config.data_dir() / "celerybeat-schedule"),
         "timezone": "UTC",
@@ -81,10 +88,17 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
 
 def make_celery() -> Celery:
     """Create the Celery app from the environment."""
-    celery = Celery("gridcase", include=["workers.tasks", "workers.relay"])
+    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines"])
     config.data_dir().mkdir(parents=True, exist_ok=True)
     celery.conf.update(celery_settings(config.broker_url()))
     return celery
 
 
 app = make_celery()
+
+
+@worker_init.connect
+def _check_policy(**_: Any) -> None:
+    # A broken policy file stops the worker at start, with the entry named, rather than
+    # failing every case later.
+    current_policy()

@@ -36,7 +36,7 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
                        field="trigger")
     case = load_case_for_update(session, case_id)
     check_can_view(user, case)
-    params = request.model_dump(include={"reason", "summary", "message", "merge_into"}, exclude_none=True)
+    params = request.model_dump(include={"reason", "summary", "message", "merge_into", "extend_by"}, exclude_none=True)
     applied = apply_trigger(session, case, trigger, staff_actor(user), params,
                             expected_version=request.expected_version)
     _flush(session, case)

@@ -1,21 +1,197 @@
-"""When the level holding a case must have resolved or escalated it."""
+"""The clock of a case: arming its deadlines after each step, by the policy recorded on the case.
+
+A deadline is a row (kind, due_at, token). Every re-arming bumps the case's clock token, so
+rows armed before are stale: the sweeper still fires them, and handling them does nothing.
+That makes a stale or duplicate firing a no-op without updating old rows on the hot path.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import datetime, timedelta
 
-from schemas.vocabulary import Severity
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
-# DOMAIN.md's defaults, counted in calendar time until the working-day calendar and the
-# deployment's policy file arrive (issue 3).
-RESOLVE_OR_ESCALATE: dict[Severity, timedelta] = {
-    Severity.P0: timedelta(hours=4),
-    Severity.P1: timedelta(days=3),
-    Severity.P2: timedelta(days=7),
-    Severity.P3: timedelta(days=3),
-}
+from schemas.policy import Duration
+from schemas.vocabulary import FINAL_STATES, State
+from workflow import clock
+from workflow.errors import InvalidInput
+from workflow.machine import level_of_state
+from workflow.models import Case, Deadline
+from workflow.models import Policy as PolicyRow
+from workflow.policy import Policy, current_policy, parse_policy
+
+FIRST_CONTACT, WARN, RESOLVE, SUPERVISION, EVALUATION = (
+    "first_contact", "warn", "resolve", "supervision", "evaluation")
 
 
-def handling_deadline(severity: Severity, started: datetime) -> datetime:
-    """Return when a level that took the case at ``started`` must resolve or escalate it."""
-    return started + RESOLVE_OR_ESCALATE[severity]
+@functools.lru_cache(maxsize=64)
+def _policy_from_row(row_id: int, digest: str, source: str, body_json: str) -> Policy:
+    return parse_policy(json.loads(body_json), source)
+
+
+_recorded: dict[tuple[str, str], int] = {}
+
+
+def record_policy(session: Session, policy: Policy) -> int:
+    """Return the id of the stored copy of ``policy``, storing it the first time."""
+    key = (str(session.get_bind().engine.url), policy.digest)
+    if key in _recorded:
+        return _recorded[key]
+    # No autoflush: the case being stepped must be written once, by the caller's flush,
+    # or its version (and so the step's number) would move twice.
+    with session.no_autoflush:
+        row_id = session.scalar(select(PolicyRow.id).where(PolicyRow.digest == policy.digest))
+        if row_id is None:
+            row_id = session.scalar(insert(PolicyRow).values(
+                digest=policy.digest, source=policy.source, body=policy.as_json(), created_at=clock.now(),
+            ).returning(PolicyRow.id))
+    assert row_id is not None
+    _recorded[key] = row_id
+    return row_id
+
+
+def policy_of(session: Session, case: Case) -> Policy:
+    """Return the policy recorded on the case, recording the one in force if its clock never started."""
+    if case.policy_id is None:
+        policy = current_policy()
+        case.policy_id = record_policy(session, policy)
+        return policy
+    with session.no_autoflush:
+        row = session.get(PolicyRow, case.policy_id)
+    if row is None:
+        raise InvalidInput(f"case {case.id} names policy {case.policy_id}, which is missing")
+    return _policy_from_row(row.id, row.digest, row.source, json.dumps(row.body, sort_keys=True))
+
+
+def remaining(policy: Policy, counts: str, start: datetime, end: datetime) -> timedelta:
+    """Return the time left from ``start`` to ``end``, counted as the duration that set ``end`` counts."""
+    if counts == "calendar":
+        return max(end - start, timedelta(0))
+    return policy.calendar().working_between(start, end)
+
+
+def add(policy: Policy, counts: str, start: datetime, span: timedelta) -> datetime:
+    """Return ``start`` plus ``span`` of working or calendar time."""
+    if counts == "calendar":
+        return start + span
+    return policy.calendar().add_working(start, span)
+
+
+def _arm(session: Session, case: Case, kind: str, due: datetime, now: datetime) -> None:
+    session.add(Deadline(case_id=case.id, kind=kind, level=case.level, due_at=due, token=case.clock_token,
+                         status="armed", created_at=now))
+
+
+def _new_token(case: Case) -> None:
+    case.clock_token = (case.clock_token or 0) + 1
+
+
+def start_level(session: Session, case: Case, now: datetime) -> None:
+    """Arm first contact, the warning and the resolve-or-escalate deadline of the level that now holds the case."""
+    policy = policy_of(session, case)
+    first, resolve, warn_at = policy.times(case.category, case.severity, case.level)
+    _new_token(case)
+    case.accepted_at, case.paused_at, case.paused_left, case.request = None, None, None, None
+    due = policy.due(now, resolve)
+    case.deadline_at = due
+    span = remaining(policy, resolve.counts, now, due)
+    _arm(session, case, FIRST_CONTACT, policy.due(now, first), now)
+    _arm(session, case, WARN, add(policy, resolve.counts, now, span * warn_at), now)
+    _arm(session, case, RESOLVE, due, now)
+
+
+def on_step(session: Session, case: Case, trigger: str, changed: bool, params: dict[str, object],
+            now: datetime) -> None:
+    """Re-arm the clock after a step: the one place deadlines are set, cancelled, paused or extended."""
+    state = State(case.state)
+    if state in FINAL_STATES or state == State.RESOLVED:
+        if changed:
+            _new_token(case)
+            case.deadline_at = None
+        return
+    if state == State.REPORTED_BACK:
+        if changed:
+            policy = policy_of(session, case)
+            _new_token(case)
+            case.deadline_at = policy.due(now, policy.spec.evaluation)
+            _arm(session, case, EVALUATION, case.deadline_at, now)
+        return
+    if changed and level_of_state(case.state) is not None:
+        start_level(session, case, now)
+        return
+    if trigger == "reapply_policy":
+        # An operator asked for the policy in force now: this level's clock starts again under it.
+        case.policy_id = record_policy(session, current_policy())
+        start_level(session, case, now)
+        return
+    if trigger in {"request_pause", "request_extension"}:
+        case.request = {"kind": trigger.removeprefix("request_"), "reason": params.get("reason"),
+                        "extend_by": params.get("extend_by"), "at": now.isoformat()}
+    elif trigger == "accept" and case.accepted_at is None:
+        case.accepted_at = now
+    elif trigger == "deadline_passed":  # at the street: flagged, told again until acted on
+        policy = policy_of(session, case)
+        case.supervised_at = case.supervised_at or now
+        _new_token(case)
+        _arm(session, case, SUPERVISION, policy.due(now, policy.spec.supervision_repeat), now)
+    elif trigger == "approve_pause":
+        _pause(session, case, now)
+    elif trigger == "resume":
+        _resume(session, case, now)
+    elif trigger == "approve_extension":
+        _extend(session, case, now)
+    if trigger in {"approve_pause", "refuse_pause", "approve_extension", "refuse_extension"}:
+        case.request = None
+
+
+def _resolve_counts(session: Session, case: Case) -> tuple[Policy, Duration]:
+    policy = policy_of(session, case)
+    return policy, policy.times(case.category, case.severity, case.level)[1]
+
+
+def _pause(session: Session, case: Case, now: datetime) -> None:
+    policy, resolve = _resolve_counts(session, case)
+    due = case.deadline_at or now
+    # Remember what was left, counted as the policy counts it; the paused time never counts.
+    case.paused_left = remaining(policy, resolve.counts, now, due).total_seconds()
+    case.paused_at = now
+    _new_token(case)
+
+
+def _resume(session: Session, case: Case, now: datetime) -> None:
+    policy, resolve = _resolve_counts(session, case)
+    left = timedelta(seconds=case.paused_left or 0)
+    case.paused_at, case.paused_left = None, None
+    _new_token(case)
+    case.deadline_at = add(policy, resolve.counts, now, left)
+    _arm(session, case, RESOLVE, case.deadline_at, now)
+
+
+def _extend(session: Session, case: Case, now: datetime) -> None:
+    policy, resolve = _resolve_counts(session, case)
+    request = case.request or {}
+    extra = Duration.parse(f"{request.get('extend_by')} {resolve.counts}")
+    base = max(case.deadline_at or now, now)
+    _new_token(case)
+    case.deadline_at = policy.due(base, extra)
+    _arm(session, case, RESOLVE, case.deadline_at, now)
+
+
+def handling_deadline_left(session: Session, case: Case, now: datetime) -> timedelta | None:
+    """Return the working (or calendar) time left before the current deadline, or None if there is none."""
+    if case.deadline_at is None or case.paused_at is not None:
+        return None
+    level = level_of_state(case.state)
+    if level is None:
+        return remaining(policy_of(session, case), "calendar", now, case.deadline_at)
+    policy, resolve = _resolve_counts(session, case)
+    return remaining(policy, resolve.counts, now, case.deadline_at)
+
+
+def history(session: Session, case_id: int) -> list[Deadline]:
+    """Return every deadline ever armed for a case, oldest first."""
+    return list(session.scalars(select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.id)))
+

@@ -9,12 +9,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.events import ACTION_REQUESTED, SUBMITTED, CaseActionRequested
+from schemas.events import ACTION_REQUESTED, DEADLINE_DUE, SUBMITTED, CaseActionRequested, CaseDeadlineDue
 from schemas.vocabulary import Severity
 from workflow import clock, db
 from workflow.errors import DomainError, NotFound
 from workflow.models import Case, InboxEvent, OutboxMessage, User
 from workflow.steps import ActorContext, apply_trigger, lock_cases
+from workflow.sweeper import fire_due
 from workflow.users import staff_actor
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def handle_inbox_event(session: Session, inbox_id: int, batch: int = BATCH_SIZE)
         row = session.get(InboxEvent, inbox_id)
         return Outcome("skipped" if row is not None else "missing", row.case_id if row else None)
     actions = {row.id: _action(row) for row in rows if row.type == ACTION_REQUESTED}
-    case_ids = [row.case_id for row in rows if row.type == SUBMITTED and row.case_id is not None]
+    case_ids = [row.case_id for row in rows if row.type in (SUBMITTED, DEADLINE_DUE) and row.case_id is not None]
     case_ids += [a.case_id for a in actions.values() if isinstance(a, CaseActionRequested)]
     cases = lock_cases(session, case_ids)
     users = _users(session, [a.actor for a in actions.values() if isinstance(a, CaseActionRequested)])
@@ -113,6 +114,12 @@ def _handle(session: Session, row: InboxEvent, action: CaseActionRequested | Dom
             raise NotFound(f"submitted event {row.id} has no case")
         trigger = "emergency" if case.severity == Severity.P0 else "dispatch"
         return case.id, apply_trigger(session, case, trigger, ActorContext.system(), inbox_id=row.id).notices
+    if row.type == DEADLINE_DUE:
+        due = CaseDeadlineDue.model_validate(row.data)
+        case = cases.get(due.case_id)
+        if case is None:
+            raise NotFound(f"no case with id {due.case_id}")
+        return case.id, fire_due(session, case, due, row.id)
     if isinstance(action, DomainError):
         raise action
     if action is None:
@@ -126,7 +133,7 @@ def _handle(session: Session, row: InboxEvent, action: CaseActionRequested | Dom
         actor = staff_actor(users[action.actor])
     else:
         raise DomainError(f"no user named '{action.actor}'")
-    params = action.model_dump(include={"reason", "summary", "message", "merge_into"}, exclude_none=True)
+    params = action.model_dump(include={"reason", "summary", "message", "merge_into", "extend_by"}, exclude_none=True)
     applied = apply_trigger(session, case, action.trigger, actor, params,
                             expected_version=action.expected_version, inbox_id=row.id)
     return case.id, applied.notices

@@ -98,7 +98,7 @@ def submit_case(session: Session, event: CaseSubmittedEvent) -> Accepted:
         "grid_unit_id": grid.id, "holding_unit_id": grid.id, "category": data.category.value,
         "severity": (data.severity or default_severity(data.category)).value, "channel": data.channel.value,
         "description": data.description, "occurred_at": data.occurred_at, "reopen_count": 0,
-        "supervised": False,
+        "supervised": False, "version": 1,
     }
     now = clock.now()
     fields.update(submitted_at=now, state_entered_at=now, updated_at=now)
@@ -143,7 +143,7 @@ WITH new_case AS (
                        reopen_count, supervised, version)
     VALUES (:tracking_code, :state, :level, :grid_unit_id, :holding_unit_id, :category, :severity,
             :channel, :description, :occurred_at, :submitted_at, :state_entered_at, :updated_at,
-            :reopen_count, :supervised, 1)
+            :reopen_count, :supervised, :version)
     RETURNING id
 ), new_parties AS (
     INSERT INTO case_parties (case_id, role, name, phone)

@@ -8,6 +8,7 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
+from schemas.policy import Duration
 from schemas.vocabulary import FINAL_STATES, HANDLING_LADDER, HANDLING_STATE, Level, State
 from workflow.errors import Forbidden, InvalidInput, InvalidTransition
 
@@ -60,6 +61,17 @@ RULES: dict[str, TriggerRule] = {
     "note": TriggerRule(_STAFF, public=False),
     "urge": TriggerRule(_STAFF, Scope.ABOVE, public=False),
     "supervise": TriggerRule(_STAFF, Scope.ABOVE, public=False),
+    # The clock's own steps, and pauses and extensions: the holder asks, a level above decides.
+    "warn": TriggerRule(frozenset({Actor.SYSTEM}), public=False),
+    "contact_overdue": TriggerRule(frozenset({Actor.SYSTEM}), public=False),
+    "request_pause": TriggerRule(_STAFF, public=False),
+    "approve_pause": TriggerRule(_STAFF, Scope.ABOVE),
+    "refuse_pause": TriggerRule(_STAFF, Scope.ABOVE, public=False),
+    "resume": TriggerRule(_STAFF),
+    "request_extension": TriggerRule(_STAFF, public=False),
+    "approve_extension": TriggerRule(_STAFF, Scope.ABOVE),
+    "refuse_extension": TriggerRule(_STAFF, Scope.ABOVE, public=False),
+    "reapply_policy": TriggerRule(frozenset({Actor.SYSTEM}), public=False),
 }
 
 
@@ -112,6 +124,19 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "urge", "source": HANDLING, "dest": None, "conditions": "has_message"},
     {"trigger": "supervise", "source": HANDLING, "dest": None, "conditions": "has_message",
      "after": "flag_supervision"},
+    {"trigger": "warn", "source": HANDLING, "dest": None},
+    {"trigger": "contact_overdue", "source": HANDLING, "dest": None},
+    {"trigger": "request_pause", "source": HANDLING, "dest": None,
+     "conditions": ["has_reason", "nothing_waiting", "not_paused"]},
+    {"trigger": "approve_pause", "source": HANDLING, "dest": None, "conditions": "pause_requested"},
+    {"trigger": "refuse_pause", "source": HANDLING, "dest": None, "conditions": ["has_reason", "pause_requested"]},
+    {"trigger": "resume", "source": HANDLING, "dest": None, "conditions": "is_paused"},
+    {"trigger": "request_extension", "source": HANDLING, "dest": None,
+     "conditions": ["has_reason", "has_extend_by", "nothing_waiting", "not_paused"]},
+    {"trigger": "approve_extension", "source": HANDLING, "dest": None, "conditions": "extension_requested"},
+    {"trigger": "refuse_extension", "source": HANDLING, "dest": None,
+     "conditions": ["has_reason", "extension_requested"]},
+    {"trigger": "reapply_policy", "source": HANDLING, "dest": None, "conditions": "has_reason"},
 ]
 
 TRIGGERS = frozenset(RULES)
@@ -147,6 +172,8 @@ class Step:
     reopen_count: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     supervised: bool = False
+    paused: bool = False
+    waiting: str | None = None  # a request awaiting a decision: "pause" or "extension"
 
     def _require(self, name: str, trigger: str) -> bool:
         value = self.params.get(name)
@@ -171,6 +198,46 @@ class Step:
         if not isinstance(self.params.get("merge_into"), int):
             raise InvalidInput("'merge' needs merge_into, the id of the case to merge into",
                                field="merge_into")
+        return True
+
+    def has_extend_by(self, event: EventData) -> bool:
+        """Guard: an extension says by how long, as an ISO 8601 duration of days and time (P3D, PT12H)."""
+        value = self.params.get("extend_by")
+        try:
+            Duration.parse(f"{value} calendar")
+        except ValueError as exc:
+            raise InvalidInput("'request_extension' needs extend_by, an ISO 8601 duration such as P3D",
+                               field="extend_by") from exc
+        return True
+
+    def nothing_waiting(self, event: EventData) -> bool:
+        """Guard: one request at a time."""
+        if self.waiting:
+            raise InvalidTransition(f"a {self.waiting} request is already waiting for a decision")
+        return True
+
+    def not_paused(self, event: EventData) -> bool:
+        """Guard: a paused case is resumed first."""
+        if self.paused:
+            raise InvalidTransition("the case is paused; resume it first")
+        return True
+
+    def is_paused(self, event: EventData) -> bool:
+        """Guard: only a paused case resumes."""
+        if not self.paused:
+            raise InvalidTransition("the case is not paused")
+        return True
+
+    def pause_requested(self, event: EventData) -> bool:
+        """Guard: a pause is decided only when one was asked for."""
+        if self.waiting != "pause":
+            raise InvalidTransition("no pause request is waiting for a decision")
+        return True
+
+    def extension_requested(self, event: EventData) -> bool:
+        """Guard: an extension is decided only when one was asked for."""
+        if self.waiting != "extension":
+            raise InvalidTransition("no extension request is waiting for a decision")
         return True
 
     def lands_at_actor_level(self, event: EventData) -> bool:

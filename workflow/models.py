@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -92,10 +93,21 @@ class Case(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer)
+    # The clock (issue: deadlines): the policy recorded when the clock first started, a
+    # token that every re-arming bumps (a deadline row of an older token is stale), when
+    # the holding level signed for the case, and a pause or a request awaiting approval.
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
+    clock_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_left: Mapped[float | None] = mapped_column(Float)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    # SQLAlchemy bumps the version on every UPDATE and adds "AND version = :old" to it:
-    # the optimistic check that stands in for a row lock on SQLite.
-    __mapper_args__ = {"version_id_col": version}
+    # Each step sets version + 1 itself (a batch may step one case twice before a flush);
+    # SQLAlchemy adds "AND version = :loaded" to the UPDATE: the optimistic check that
+    # stands in for a row lock on SQLite.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     grid_unit: Mapped[Unit] = relationship(foreign_keys=[grid_unit_id], lazy="joined")
     holding_unit: Mapped[Unit] = relationship(foreign_keys=[holding_unit_id], lazy="joined")
@@ -209,3 +221,42 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     case_event: Mapped[CaseEvent | None] = relationship()
+
+
+class Policy(Base):
+    """A deadline policy as it was when some case's clock started; cases keep theirs."""
+
+    __tablename__ = "policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(500))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Deadline(Base):
+    """A moment when the clock must act on a case; fired by the sweeper, stale once the token moved on."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    token: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="armed")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Heartbeat(Base):
+    """When a periodic job last ran and what it found, for the health endpoint."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

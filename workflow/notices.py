@@ -19,8 +19,17 @@ _TOPIC = {
     "reopen": "case.reopened",
     "urge": "case.urged",
     "supervise": "case.supervised",
+    "warn": "case.deadline_warning",
+    "approve_pause": "case.paused",
+    "refuse_pause": "case.pause_refused",
+    "approve_extension": "case.extended",
+    "refuse_extension": "case.extension_refused",
 }
-_TO_RESIDENT = {"report_back": "case.reported_back", "reject": "case.rejected"}
+# Asked of the level above the holder: it decides, or it must know the holder has not signed.
+_TO_ABOVE = {"request_pause": "case.pause_requested", "request_extension": "case.extension_requested",
+             "contact_overdue": "case.not_signed"}
+_TO_RESIDENT = {"report_back": "case.reported_back", "reject": "case.rejected",
+                "approve_extension": "case.extended"}
 
 
 def recipients(event: CaseEvent, ladder: dict[Level, UnitInfo]) -> list[tuple[UnitInfo, str]]:
@@ -34,6 +43,10 @@ def recipients(event: CaseEvent, ladder: dict[Level, UnitInfo]) -> list[tuple[Un
     if trigger == "take_over":
         # The unit whose case was pulled up must know it no longer holds it.
         return [(ladder[Level(event.from_level)], _TOPIC[trigger])] if event.from_level else []
+    if trigger in _TO_ABOVE:
+        levels = list(ladder)
+        above = levels[min(levels.index(Level(event.to_level)) + 1, len(levels) - 1)]
+        return [(ladder[above], _TO_ABOVE[trigger])]
     topic = _TOPIC.get(trigger)
     return [(holder, topic)] if topic else []
 

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from schemas.vocabulary import HANDLING_LADDER, Level, Severity, State
+from schemas.vocabulary import HANDLING_LADDER, Level, State
 from workflow import clock, db
-from workflow.deadlines import handling_deadline
+from workflow.deadlines import on_step
 from workflow.errors import Forbidden, InvalidInput, NotFound, StaleVersion
-from workflow.machine import RULES, Actor, Scope, Step, fire, level_of_state
+from workflow.machine import RULES, Actor, Scope, Step, fire
 from workflow.models import Case, CaseEvent, OutboxMessage
 from workflow.notices import write_notices
 from workflow.org import UnitInfo, cached_ladder
@@ -141,6 +141,8 @@ def apply_trigger(
         reopen_count=case.reopen_count,
         params=params,
         supervised=case.supervised,
+        paused=case.paused_at is not None,
+        waiting=(case.request or {}).get("kind"),
     )
     if trigger == "merge":
         _check_merge_target(session, case, params.get("merge_into"))
@@ -160,13 +162,12 @@ def apply_trigger(
         case.merged_into_id = params["merge_into"]
     if changed:
         case.state_entered_at = at
-        entered = level_of_state(case.state)
-        case.deadline_at = handling_deadline(Severity(case.severity), at) if entered else None
+    on_step(session, case, trigger, changed, params, at)
 
+    case.version += 1
     event = CaseEvent(
         case_id=case.id,
-        # The flush bumps the version by one (version_id_col); the step is numbered by it.
-        seq=case.version + 1,
+        seq=case.version,  # steps are numbered by the version they made
         kind=trigger,
         actor=actor.name,
         actor_unit_id=actor.unit_id,
@@ -174,7 +175,7 @@ def apply_trigger(
         to_state=case.state,
         from_level=from_level,
         to_level=case.level,
-        reason=params.get("reason") or params.get("summary") or params.get("message"),
+        reason=_reason(trigger, params),
         public=RULES[trigger].public,
         at=at,
         inbox_id=inbox_id,
@@ -184,6 +185,13 @@ def apply_trigger(
     logger.info("case %s: %s %s -> %s by %s", case.id, trigger, from_state, case.state, actor.name,
                 extra={"case_id": case.id, "trigger": trigger, "inbox_id": inbox_id})
     return Applied(event, notices)
+
+
+def _reason(trigger: str, params: dict[str, Any]) -> str | None:
+    text = params.get("reason") or params.get("summary") or params.get("message")
+    if trigger == "request_extension" and params.get("extend_by"):
+        return f"{params['extend_by']}: {text}"
+    return text if text is None else str(text)
 
 
 def _check_merge_target(session: Session, case: Case, target_id: Any) -> None:

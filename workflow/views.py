@@ -5,16 +5,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.api import CaseOut, PartyOut, PublicStep, TimelineEntry, TrackOut, UnitOut, UnitRef
+from schemas.api import CaseOut, DeadlineOut, PartyOut, PublicStep, TimelineEntry, TrackOut, UnitOut, UnitRef
 from schemas.vocabulary import FINAL_STATES, PartyRole, Role, State
+from workflow import clock
+from workflow.deadlines import handling_deadline_left, history
 from workflow.errors import Forbidden, NotFound
 from workflow.labels import state_label
 from workflow.models import Case, Unit, User
+from workflow.models import Policy as PolicyRow
 from workflow.org import is_at_or_above
 from workflow.privacy import mask_name, mask_phone
 from workflow.tracking import display, normalize
 
-# Steps a resident sees, and those whose text is written for the resident.
+# Steps whose text is written for the resident.
 _RESIDENT_TEXT = {"report_back", "reject"}
 
 
@@ -62,7 +65,7 @@ def _ref(unit: Unit) -> UnitRef:
     return UnitRef(code=unit.code, name=unit.name, level=unit.level)
 
 
-def case_view(case: Case, viewer: User) -> CaseOut:
+def case_view(session: Session, case: Case, viewer: User) -> CaseOut:
     """Return the staff view of a case, personal data masked unless the viewer needs it."""
     reveal = needs_personal_data(viewer, case)
     parties = [
@@ -77,13 +80,22 @@ def case_view(case: Case, viewer: User) -> CaseOut:
                       to_level=e.to_level, reason=e.reason, public=e.public)
         for e in case.events
     ]
+    left = handling_deadline_left(session, case, clock.now()) if case.policy_id else None
+    policy = session.get(PolicyRow, case.policy_id) if case.policy_id else None
+    # An armed row of an older clock token will do nothing when it fires: show it as stale.
+    deadlines = [DeadlineOut(kind=d.kind, level=d.level, due_at=d.due_at, fired_at=d.fired_at,
+                             status="stale" if d.status == "armed" and d.token != case.clock_token else d.status)
+                 for d in history(session, case.id)]
     return CaseOut(
         id=case.id, tracking_code=display(case.tracking_code), state=case.state, level=case.level,
         holding_unit=_ref(case.holding_unit), grid=_ref(case.grid_unit), severity=case.severity,
         category=case.category, channel=case.channel, description=case.description,
         submitted_at=case.submitted_at, occurred_at=case.occurred_at, deadline_at=case.deadline_at,
+        deadline_left_seconds=left.total_seconds() if left is not None else None,
+        paused=case.paused_at is not None, waiting_request=case.request,
+        policy=policy.digest if policy else None,
         supervised=case.supervised, reopen_count=case.reopen_count, merged_into=case.merged_into_id,
-        version=case.version, parties=parties, timeline=timeline,
+        version=case.version, parties=parties, deadlines=deadlines, timeline=timeline,
     )
 
 

@@ -32,6 +32,7 @@ STRUCTURED = "application/cloudevents+json"
 SUBMITTED = "org.gridcase.case.submitted"
 SOURCE = "/tests/integration"
 REPORTER_PHONE = "13912345678"
+FAST_POLICY = Path(__file__).with_name("fast-policy.yaml")
 
 T = TypeVar("T")
 
@@ -326,5 +327,12 @@ def env_for_children(pg: str, broker: str, home: Path, **extra: str) -> dict[str
     for name in ("DATABASE_URL", "BROKER_URL", "GRIDCASE_HOME", "GRIDCASE_RELAY_INTERVAL"):
         env.pop(name, None)
     env.update(DATABASE_URL=pg, BROKER_URL=broker, GRIDCASE_HOME=str(home), PYTHONUNBUFFERED="1",
-               GRIDCASE_RELAY_GRACE="2", **extra)
+               GRIDCASE_RELAY_GRACE="2", GRIDCASE_POLICY=str(FAST_POLICY), GRIDCASE_SWEEP_INTERVAL="1", **extra)
     return env
+
+
+def celery_beat(env: Mapping[str, str], home: Path) -> ManagedProcess:
+    """Return (not started) celery beat: the relay and, with the fast policy, a sweep every second."""
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO",
+            "--schedule", str(home / "celerybeat-schedule")]
+    return ManagedProcess("celery beat", argv, env, home / "beat.log")

@@ -23,7 +23,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     (G, "take_over"): ST, (B, "take_over"): ST, (GB, "take_over"): ST,
     (B, "send_back"): G, (GB, "send_back"): B, (ST, "send_back"): GB,
     **{(s, t): RES for s in (G, B, GB, ST) for t in ("resolve",)},
-    **{(s, t): s for s in (G, B, GB, ST) for t in ("accept", "note", "urge", "supervise")},
+    **{(s, t): s for s in (G, B, GB, ST)
+       for t in ("accept", "note", "urge", "supervise", "warn", "contact_overdue", "request_pause",
+                 "request_extension", "reapply_policy")},
     **{(s, "reject"): REJ for s in (G, B, GB, ST)},
     **{(s, "merge"): MG for s in (G, B, GB, ST)},
     **{(s, "withdraw"): WD for s in (G, B, GB, ST, RES, RB)},
@@ -31,7 +33,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     (RB, "confirm"): CL, (RB, "reopen"): G, (RB, "note"): RB,
 }
 
-PARAMS = {"reason": "why", "summary": "what was done", "message": "to the resident", "merge_into": 7}
+PARAMS = {"reason": "why", "summary": "what was done", "message": "to the resident", "merge_into": 7,
+          "extend_by": "P3D"}
 
 
 def _step(state: str) -> Step:
@@ -112,3 +115,28 @@ def test_deadline_at_the_street_flags_supervision_without_moving() -> None:
 def test_unknown_trigger_is_refused() -> None:
     with pytest.raises(InvalidTransition, match="not a trigger"):
         fire(_step(G), "teleport")
+
+
+@pytest.mark.parametrize(("waiting", "paused", "trigger", "allowed"), [
+    (None, False, "approve_pause", False), ("pause", False, "approve_pause", True),
+    ("extension", False, "approve_pause", False), ("pause", False, "refuse_pause", True),
+    ("extension", False, "approve_extension", True), ("pause", False, "approve_extension", False),
+    (None, True, "resume", True), (None, False, "resume", False),
+    (None, True, "request_pause", False), ("pause", False, "request_extension", False),
+])
+def test_pauses_and_extensions_are_decided_only_when_asked(waiting: str | None, paused: bool, trigger: str,
+                                                           allowed: bool) -> None:
+    step = Step(state=G, level=Level.GRID, params=dict(PARAMS), waiting=waiting, paused=paused)
+    if allowed:
+        assert fire(step, trigger) is False and step.state == G
+    else:
+        with pytest.raises(InvalidTransition):
+            fire(step, trigger)
+
+
+@pytest.mark.parametrize("extend_by", ["3", "three days", "P0D", "", "PT-5H"])
+def test_extension_needs_a_positive_iso_duration(extend_by: str) -> None:
+    step = Step(state=G, level=Level.GRID, params={**PARAMS, "extend_by": extend_by})
+    with pytest.raises(InvalidInput) as refused:
+        fire(step, "request_extension")
+    assert refused.value.field == "extend_by"
