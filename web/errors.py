@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from schemas.api import ErrorBody, Problem
@@ -70,9 +71,16 @@ def domain_error(exc: DomainError) -> Response:
     return error_response(status, exc.code, exc.message, problems)
 
 
+def database_unavailable(exc: OperationalError) -> Response:
+    """Answer 503 with a retry hint while the database is away: nothing was stored, send it again."""
+    return error_response(503, "unavailable", "the database is not reachable right now; nothing was stored, "
+                          "retry in a few seconds", headers={"Retry-After": "5"})
+
+
 def register(app: Flask) -> None:
     """Install the JSON error handlers on ``app``."""
     app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(OperationalError, database_unavailable)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

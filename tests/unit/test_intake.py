@@ -135,3 +135,16 @@ def test_units_are_public_and_carry_no_members(client: FlaskClient) -> None:
     assert {u["level"] for u in units} == {"street", "general_branch", "branch", "grid", "household"}
     assert sum(u["level"] == "general_branch" for u in units) == 3
     assert "138" not in json.dumps(units)
+
+
+def test_database_away_is_a_503_with_a_retry_hint(tmp_path: Any) -> None:
+    from web import create_app
+    from workflow.db import make_engine
+
+    # A database file in a folder that does not exist: every connection fails.
+    engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
+    app = create_app({"ENGINE": engine, "DATABASE_URL": str(engine.url), "PUBLISH_EVENT": lambda _: None})
+    response = post_event(app.test_client(), event())
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "retry" in response.get_json()["message"]
