@@ -73,19 +73,25 @@ def disarm(queue: str) -> None:
 
 
 def drain(queue: str, run_batch: Callable[[], int], *, linger: float = 0.05, full: int = 50,
-          max_seconds: float = 5.0) -> tuple[int, bool]:
+          max_seconds: float = 5.0, on_backlog: Callable[[], object] | None = None) -> tuple[int, bool]:
     """Run batches until one after clearing the flag finds nothing; return (rows handled, time ran out).
 
     After a batch that was not full the task lingers a moment (the flag held) so that the
     rows arriving meanwhile share the next transaction instead of each paying for one.
+    The first full batch means a backlog: ``on_backlog`` then publishes one more task, so
+    another worker drains beside this one (rows are claimed with SKIP LOCKED); that task
+    may call in a third, and so on while the backlog lasts.
     When time runs out with work left the caller hands over to a fresh task, so one task
     does not keep a worker from its other queues.
     """
-    total, deadline = 0, time.monotonic() + max_seconds
+    total, deadline, helped = 0, time.monotonic() + max_seconds, False
     while time.monotonic() < deadline:
         hold(queue)
         handled = run_batch()
         total += handled
+        if handled >= full and on_backlog is not None and not helped:
+            on_backlog()
+            helped = True
         if handled:
             if handled < full:
                 time.sleep(linger)

@@ -11,7 +11,7 @@ from workers import kick
 from workers.app import DELIVERIES, EVENTS, app
 from workers.publish import publish_event, publish_notices
 from workflow.db import unit_of_work
-from workflow.handling import handle_inbox_event, pending_ids, record_failure
+from workflow.handling import BATCH_SIZE, handle_inbox_event, pending_ids, record_failure
 from workflow.outbox import deliver_notices as deliver
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ def one_by_one() -> int:
 
 
 def _drain_events(inbox_id: int, batch: Callable[[], int]) -> int:
-    handled, unfinished = kick.drain(EVENTS, batch)
+    handled, unfinished = kick.drain(EVENTS, batch, full=BATCH_SIZE,
+                                     on_backlog=lambda: publish_event(inbox_id, force=True))
     if unfinished:
         publish_event(inbox_id, force=True)
     return handled
@@ -80,7 +81,8 @@ def deliver_notices(outbox_ids: list[int]) -> int:
         with unit_of_work() as session:
             return deliver(session, outbox_ids, NOTICE_BATCH)
 
-    sent, unfinished = kick.drain(DELIVERIES, batch)
+    sent, unfinished = kick.drain(DELIVERIES, batch, full=NOTICE_BATCH,
+                                  on_backlog=lambda: publish_notices(outbox_ids, force=True))
     if unfinished:
         publish_notices(outbox_ids, force=True)
     return sent
