@@ -93,6 +93,20 @@ class DeadlineOut(BaseModel):
     fired_at: datetime | None
 
 
+class NotificationOut(BaseModel):
+    """A notice sent (or being sent) about a case: to which unit, on which channel, delivered or not."""
+
+    seq: int | None = Field(description="The timeline step it is about")
+    topic: str
+    unit: str | None = Field(description="Code of the unit told, null for the resident")
+    channel: str
+    to: str = Field(description="Where to, masked for phones; robot and webhook URLs without their keys")
+    status: str = Field(description="pending, sent or dead")
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+
+
 class CaseOut(BaseModel):
     """A case as staff see it."""
 
@@ -121,6 +135,7 @@ class CaseOut(BaseModel):
     version: int
     parties: list[PartyOut]
     deadlines: list[DeadlineOut]
+    notifications: list[NotificationOut]
     timeline: list[TimelineEntry]
 
 

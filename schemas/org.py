@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from schemas.vocabulary import Level, Role
+from schemas.vocabulary import Category, Level, Role, Severity
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+Channel = Literal["email", "sms", "wecom", "dingtalk", "webhook"]
+
+
+class SubscriptionSpec(BaseModel):
+    """Who hears of which events: the unit's members (channel ``members``) or one address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topics: list[str] = Field(default_factory=lambda: ["*"], description="Event kinds, e.g. case.escalated; * is all")
+    subtree: bool = Field(default=False, description="Also the events of every unit below")
+    categories: list[Category] | None = None
+    severities: list[Severity] | None = None
+    channel: Literal["members", "email", "sms", "wecom", "dingtalk", "webhook"] = "members"
+    target: str | None = Field(default=None, description="Robot or webhook URL, email address or phone")
+    secret: str | None = Field(default=None, description="DingTalk signing secret, or the webhook's HMAC key")
+    language: Literal["zh_Hans", "zh_Hant", "en"] | None = None
+
+    @model_validator(mode="after")
+    def _target_when_needed(self) -> SubscriptionSpec:
+        if self.channel != "members" and not self.target:
+            raise ValueError(f"channel {self.channel} needs a target")
+        if self.channel in ("wecom", "dingtalk", "webhook") and not str(self.target).startswith(("http://", "https://")):
+            raise ValueError(f"the {self.channel} target must be an http(s) URL")
+        return self
 
 
 class MemberSpec(BaseModel):
@@ -23,6 +49,10 @@ class MemberSpec(BaseModel):
     role: Role
     phone: str | None = None
     language: str | None = Field(default=None, pattern=r"^(zh_Hans|zh_Hant|en)$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    channels: list[Channel] | None = Field(default=None, description="First choice first; default email, sms")
+    quiet_hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
+                                    description="Local hours when only P0 notices are sent, e.g. 22:00-07:00")
 
 
 class UnitSpec(BaseModel):
@@ -34,6 +64,7 @@ class UnitSpec(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     level: Level
     members: list[MemberSpec] = Field(default_factory=list)
+    subscriptions: list[SubscriptionSpec] | None = None
     children: list[UnitSpec] = Field(default_factory=list)
 
 

@@ -20,6 +20,14 @@ from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
 from workflow.schema import upgrade
 
 
+@pytest.fixture(autouse=True)
+def sms_sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the default SMS sender writes during a test (never the working tree's var/)."""
+    path = tmp_path / "sms.jsonl"
+    monkeypatch.setenv("GRIDCASE_SMS_FILE", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrate one SQLite file with the demo tree; each test gets a copy (faster than migrating)."""
@@ -34,8 +42,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # Tables a test writes to; units and users stay as the demo tree made them.
 # Recorded policies stay: a process remembers their ids.
-CASE_TABLES = ("evaluations", "outbox", "case_events", "inbox", "deadlines", "case_parties", "cases", "api_tokens",
-               "heartbeats")
+CASE_TABLES = ("evaluations", "deliveries", "outbox", "case_events", "inbox", "deadlines", "case_parties", "cases",
+               "api_tokens", "heartbeats")
 
 
 @pytest.fixture(scope="session")

@@ -194,3 +194,112 @@ def policy_check(file: Path | None) -> None:
         _fail(exc)
         return
     click.echo(f"{loaded.source}: valid (fingerprint {loaded.digest})")
+
+
+@main.group()
+def subscription() -> None:
+    """Who is told of what (see the org file's `subscriptions`)."""
+
+
+@subscription.command("add")
+@click.argument("unit_code")
+@click.option("--topics", default="*", show_default=True, help="Comma-separated event kinds, or *.")
+@click.option("--subtree", is_flag=True, help="Also the events of every unit below.")
+@click.option("--category", "categories", multiple=True, help="Only these categories (repeatable).")
+@click.option("--severity", "severities", multiple=True, help="Only these severities (repeatable).")
+@click.option("--channel", default="members", show_default=True,
+              help="members, email, sms, wecom, dingtalk or webhook.")
+@click.option("--target", default=None, help="Robot or webhook URL, email address or phone.")
+@click.option("--secret", default=None, help="DingTalk signing secret or webhook HMAC key.")
+@click.option("--language", default=None, help="zh_Hans, zh_Hant or en.")
+def subscription_add(unit_code: str, topics: str, subtree: bool, categories: tuple[str, ...],
+                     severities: tuple[str, ...], channel: str, target: str | None, secret: str | None,
+                     language: str | None) -> None:
+    """Subscribe a unit (its members, or one address) to events of the unit or its subtree."""
+    from pydantic import ValidationError
+
+    from schemas.org import SubscriptionSpec
+    from workflow.subscriptions import add
+
+    try:
+        spec = SubscriptionSpec.model_validate({
+            "topics": [t.strip() for t in topics.split(",") if t.strip()], "subtree": subtree,
+            "categories": list(categories) or None, "severities": list(severities) or None, "channel": channel,
+            "target": target, "secret": secret, "language": language})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        click.echo(f"gridcase: {'.'.join(str(p) for p in first['loc']) or 'subscription'}: {first['msg']}", err=True)
+        sys.exit(2)
+    try:
+        with unit_of_work() as session:
+            sub = add(session, unit_code, spec)
+            click.echo(f"subscription {sub.id}: {unit_code} {','.join(sub.topics)} via {sub.channel}")
+    except DomainError as exc:
+        _fail(exc)
+
+
+@subscription.command("list")
+@click.option("--unit", "unit_code", default=None, help="Only this unit's.")
+def subscription_list(unit_code: str | None) -> None:
+    """List subscriptions."""
+    from workflow.subscriptions import listing
+
+    try:
+        with unit_of_work() as session:
+            for sub in listing(session, unit_code):
+                where = "subtree" if sub.subtree else "unit"
+                filters = " ".join(f"{k}={','.join(v)}" for k, v in
+                                   (("categories", sub.categories), ("severities", sub.severities)) if v)
+                target = (sub.target or "").split("?")[0]
+                click.echo(f"{sub.id}\t{sub.unit.code}\t{where}\t{','.join(sub.topics)}\t{sub.channel}"
+                           f"\t{target}\t{filters}".rstrip())
+    except DomainError as exc:
+        _fail(exc)
+
+
+@subscription.command("remove")
+@click.argument("subscription_id", type=int)
+def subscription_remove(subscription_id: int) -> None:
+    """Remove a subscription."""
+    from workflow.subscriptions import remove
+
+    try:
+        with unit_of_work() as session:
+            remove(session, subscription_id)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"removed subscription {subscription_id}")
+
+
+@main.group()
+def outbox() -> None:
+    """Notices on their way."""
+
+
+@outbox.command("stuck")
+def outbox_stuck() -> None:
+    """List dead deliveries and those pending for more than ten minutes."""
+    from workflow.delivery import as_dict, stuck
+
+    with unit_of_work() as session:
+        rows = stuck(session)
+        for d in rows:
+            shown = as_dict(d)
+            click.echo(f"{d.id}\tcase {d.case_id}\t{shown['topic']}\t{d.channel}\t{shown['to']}\t{d.status}"
+                       f"\t{d.attempts} attempts\t{d.last_error or ''}")
+    if not rows:
+        click.echo("nothing stuck")
+
+
+@outbox.command("retry")
+@click.argument("delivery_id", type=int)
+def outbox_retry(delivery_id: int) -> None:
+    """Send a dead delivery again (it is published by the relay within seconds)."""
+    from workflow.delivery import retry
+
+    try:
+        with unit_of_work() as session:
+            retry(session, delivery_id)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"delivery {delivery_id} will be tried again")

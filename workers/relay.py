@@ -23,8 +23,9 @@ def relay() -> int:
     # is ignored here, as it may belong to a message the broker lost.
     if stale.inbox_ids:
         publish_event(stale.inbox_ids[0], force=True)
-    if stale.outbox_ids:
-        publish_notices(stale.outbox_ids, force=True)
+    if stale.outbox_ids or stale.deliveries_due:
+        # Retries and sends that waited (quiet hours, a robot's rate limit) come due here too.
+        publish_notices(stale.outbox_ids or [0], force=True)
     count = len(stale.inbox_ids) + len(stale.outbox_ids)
     if count:
         logger.info("relay published %d stale rows again", count)

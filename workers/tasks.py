@@ -11,8 +11,8 @@ from workers import kick
 from workers.app import DELIVERIES, EVENTS, app
 from workers.publish import publish_event, publish_notices
 from workflow.db import unit_of_work
+from workflow.delivery import deliver_due
 from workflow.handling import BATCH_SIZE, handle_inbox_event, pending_ids, record_failure
-from workflow.outbox import deliver_notices as deliver
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +75,11 @@ def _drain_events(inbox_id: int, batch: Callable[[], int]) -> int:
 @app.task(name="gridcase.deliver_notices", autoretry_for=_TRANSIENT, retry_backoff=1, retry_backoff_max=30,
           max_retries=8)
 def deliver_notices(outbox_ids: list[int]) -> int:
-    """Deliver these outbox notices and any other pending; one already sent is not sent again."""
+    """Deliver these outbox notices and any other due; one already sent is not sent again."""
 
     def batch() -> int:
         with unit_of_work() as session:
-            return deliver(session, outbox_ids, NOTICE_BATCH)
+            return deliver_due(session, outbox_ids, NOTICE_BATCH)
 
     sent, unfinished = kick.drain(DELIVERIES, batch, full=NOTICE_BATCH,
                                   on_backlog=lambda: publish_notices(outbox_ids, force=True))

@@ -57,7 +57,7 @@ def write_notices(
     """Add the outbox rows for ``event``; each has a key that makes a second write impossible."""
     now = clock.now()
     payload = {"case_id": case.id, "seq": event.seq, "state": case.state, "level": case.level,
-               "severity": case.severity, "category": case.category}
+               "severity": case.severity, "category": case.category, "message": event.reason}
     rows = [
         OutboxMessage(kind="notify_unit", topic=topic, case_id=case.id, case_event=event, unit_id=unit.id,
                       payload=payload | {"unit": unit.code}, created_at=now,
@@ -68,7 +68,7 @@ def write_notices(
     if resident_topic:
         rows.append(OutboxMessage(kind="notify_resident", topic=resident_topic, case_id=case.id,
                                   case_event=event, unit_id=None,
-                                  payload=payload | {"message": event.reason},
+                                  payload=payload,
                                   created_at=now,
                                   dedupe_key=f"{case.id}:{event.seq}:{resident_topic}:resident"))
     session.add_all(rows)

@@ -103,16 +103,28 @@ def import_org(session: Session, org: OrgFile) -> ImportReport:
                 raise InvalidInput(f"user {m.user} is listed twice", field=m.user)
             seen_users.add(m.user)
             user = session.scalars(select(User).where(User.name == m.user)).one_or_none()
-            wanted = (m.name, unit.id, m.role.value, m.phone, m.language)
+            channels: list[str] | None = [str(c) for c in m.channels] if m.channels else None
+            wanted = (m.name, unit.id, m.role.value, m.phone, m.language, m.email, channels, m.quiet_hours)
             if user is None:
-                session.add(User(name=m.user, display_name=m.name, unit_id=unit.id,
-                                 role=m.role.value, phone=m.phone, language=m.language))
+                session.add(User(name=m.user, display_name=m.name, unit_id=unit.id, role=m.role.value,
+                                 phone=m.phone, language=m.language, email=m.email, channels=channels,
+                                 quiet_hours=m.quiet_hours))
                 report.created += 1
-            elif (user.display_name, user.unit_id, user.role, user.phone, user.language) != wanted:
-                user.display_name, user.unit_id, user.role, user.phone, user.language = wanted
+            elif (user.display_name, user.unit_id, user.role, user.phone, user.language, user.email, user.channels,
+                  user.quiet_hours) != wanted:
+                (user.display_name, user.unit_id, user.role, user.phone, user.language, user.email, user.channels,
+                 user.quiet_hours) = wanted
                 report.updated += 1
             else:
                 report.unchanged += 1
+        if spec.subscriptions is not None:
+            # Imported here: subscriptions walk the tree with this module's functions.
+            from workflow.subscriptions import sync
+
+            added, removed, kept = sync(session, unit, spec.subscriptions)
+            report.created += added
+            report.updated += removed
+            report.unchanged += kept
         for child in spec.children:
             visit(child, unit)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def mask_phone(phone: str | None) -> str | None:
     """Return ``138****5678`` for ``13812345678``: the first three and last four digits."""
@@ -30,3 +32,12 @@ def phone_ends_with(phone: str | None, last4: str) -> bool:
     """Tell whether a phone number ends with the four digits a resident typed."""
     digits = "".join(ch for ch in phone or "" if ch.isdigit())
     return len(digits) >= 4 and digits[-4:] == last4
+
+
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![0-9Xx])(\d{4})\d{10}(\d{3}[0-9Xx])(?![0-9Xx])")
+
+
+def scrub(text: str) -> str:
+    """Mask 11-digit mobile numbers and 18-digit ID numbers in free text before it goes out."""
+    return _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), _MOBILE.sub(r"\1****\3", text))

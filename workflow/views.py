@@ -5,13 +5,24 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.api import CaseOut, DeadlineOut, PartyOut, PublicStep, TimelineEntry, TrackOut, UnitOut, UnitRef
+from schemas.api import (
+    CaseOut,
+    DeadlineOut,
+    NotificationOut,
+    PartyOut,
+    PublicStep,
+    TimelineEntry,
+    TrackOut,
+    UnitOut,
+    UnitRef,
+)
 from schemas.vocabulary import FINAL_STATES, PartyRole, Role, State
 from workflow import clock
 from workflow.deadlines import handling_deadline_left, history
+from workflow.delivery import as_dict
 from workflow.errors import Forbidden, NotFound
 from workflow.labels import state_label
-from workflow.models import Case, Unit, User
+from workflow.models import Case, Delivery, Unit, User
 from workflow.models import Policy as PolicyRow
 from workflow.org import is_at_or_above
 from workflow.privacy import mask_name, mask_phone
@@ -24,8 +35,7 @@ _RESIDENT_TEXT = {"report_back", "reject"}
 def list_units(session: Session) -> list[UnitOut]:
     """Return every unit, parents before children."""
     units = session.scalars(select(Unit).order_by(Unit.id)).all()
-    return [UnitOut(code=u.code, name=u.name, level=u.level, parent=u.parent.code if u.parent else None)
-            for u in units]
+    return [UnitOut(code=u.code, name=u.name, level=u.level, parent=u.parent.code if u.parent else None) for u in units]
 
 
 def get_case(session: Session, case_id: int) -> Case:
@@ -47,9 +57,7 @@ def check_can_view(user: User, case: Case) -> None:
         Forbidden: the member's unit is not on the path.
     """
     if not is_at_or_above(user.unit, case.grid_unit):
-        raise Forbidden(
-            f"case {case.id} belongs to grid {case.grid_unit.code}, outside unit {user.unit.code}"
-        )
+        raise Forbidden(f"case {case.id} belongs to grid {case.grid_unit.code}, outside unit {user.unit.code}")
 
 
 def needs_personal_data(user: User, case: Case) -> bool:
@@ -57,8 +65,7 @@ def needs_personal_data(user: User, case: Case) -> bool:
 
     Nobody handles a closed, rejected, withdrawn or merged case, so nobody needs its data.
     """
-    return (user.unit_id == case.holding_unit_id and user.role != Role.ADMIN
-            and State(case.state) not in FINAL_STATES)
+    return user.unit_id == case.holding_unit_id and user.role != Role.ADMIN and State(case.state) not in FINAL_STATES
 
 
 def _ref(unit: Unit) -> UnitRef:
@@ -69,34 +76,93 @@ def case_view(session: Session, case: Case, viewer: User) -> CaseOut:
     """Return the staff view of a case, personal data masked unless the viewer needs it."""
     reveal = needs_personal_data(viewer, case)
     parties = [
-        PartyOut(role=p.role, name=p.name if reveal else mask_name(p.name) or "",
-                 phone=p.phone if reveal else mask_phone(p.phone), masked=not reveal)
+        PartyOut(
+            role=p.role,
+            name=p.name if reveal else mask_name(p.name) or "",
+            phone=p.phone if reveal else mask_phone(p.phone),
+            masked=not reveal,
+        )
         for p in case.parties
     ]
     timeline = [
-        TimelineEntry(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor,
-                      actor_unit=e.actor_unit.code if e.actor_unit else None,
-                      from_state=e.from_state, to_state=e.to_state, from_level=e.from_level,
-                      to_level=e.to_level, reason=e.reason, public=e.public)
+        TimelineEntry(
+            seq=e.seq,
+            at=e.at,
+            kind=e.kind,
+            actor=e.actor,
+            actor_unit=e.actor_unit.code if e.actor_unit else None,
+            from_state=e.from_state,
+            to_state=e.to_state,
+            from_level=e.from_level,
+            to_level=e.to_level,
+            reason=e.reason,
+            public=e.public,
+        )
         for e in case.events
     ]
     left = handling_deadline_left(session, case, clock.now()) if case.policy_id else None
     policy = session.get(PolicyRow, case.policy_id) if case.policy_id else None
     # An armed row of an older clock token will do nothing when it fires: show it as stale.
-    deadlines = [DeadlineOut(kind=d.kind, level=d.level, due_at=d.due_at, fired_at=d.fired_at,
-                             status="stale" if d.status == "armed" and d.token != case.clock_token else d.status)
-                 for d in history(session, case.id)]
+    deadlines = [
+        DeadlineOut(
+            kind=d.kind,
+            level=d.level,
+            due_at=d.due_at,
+            fired_at=d.fired_at,
+            status="stale" if d.status == "armed" and d.token != case.clock_token else d.status,
+        )
+        for d in history(session, case.id)
+    ]
     return CaseOut(
-        id=case.id, tracking_code=display(case.tracking_code), state=case.state, level=case.level,
-        holding_unit=_ref(case.holding_unit), grid=_ref(case.grid_unit), severity=case.severity,
-        category=case.category, channel=case.channel, description=case.description,
-        submitted_at=case.submitted_at, occurred_at=case.occurred_at, deadline_at=case.deadline_at,
+        notifications=notifications(session, case.id),
+        id=case.id,
+        tracking_code=display(case.tracking_code),
+        state=case.state,
+        level=case.level,
+        holding_unit=_ref(case.holding_unit),
+        grid=_ref(case.grid_unit),
+        severity=case.severity,
+        category=case.category,
+        channel=case.channel,
+        description=case.description,
+        submitted_at=case.submitted_at,
+        occurred_at=case.occurred_at,
+        deadline_at=case.deadline_at,
         deadline_left_seconds=left.total_seconds() if left is not None else None,
-        paused=case.paused_at is not None, waiting_request=case.request,
+        paused=case.paused_at is not None,
+        waiting_request=case.request,
         policy=policy.digest if policy else None,
-        supervised=case.supervised, reopen_count=case.reopen_count, merged_into=case.merged_into_id,
-        version=case.version, parties=parties, deadlines=deadlines, timeline=timeline,
+        supervised=case.supervised,
+        reopen_count=case.reopen_count,
+        merged_into=case.merged_into_id,
+        version=case.version,
+        parties=parties,
+        deadlines=deadlines,
+        timeline=timeline,
     )
+
+
+def notifications(session: Session, case_id: int) -> list[NotificationOut]:
+    """Return every delivery of a case's notices, oldest first, addresses masked."""
+    rows = session.scalars(select(Delivery).where(Delivery.case_id == case_id).order_by(Delivery.id))
+    out = []
+    for d in rows:
+        unit = session.get(Unit, d.outbox.unit_id) if d.outbox.unit_id else None
+        shown = as_dict(d)
+        out.append(
+            NotificationOut(
+                seq=d.outbox.payload.get("seq"),
+                topic=d.outbox.topic,
+                unit=unit.code if unit else None,
+                channel=d.channel,
+                to=shown["to"],
+                status=d.status,
+                attempts=d.attempts,
+                last_error=d.last_error,
+                sent_at=d.sent_at,
+            )
+        )
+    return out
 
 
 def case_by_tracking_code(session: Session, code: str) -> Case:
@@ -115,15 +181,26 @@ def track_view(case: Case, language: str) -> TrackOut:
     """Return what the resident sees: state, level, the public steps; no names but their own, masked."""
     reporter = next((p for p in case.parties if p.role == PartyRole.REPORTER), None)
     steps = [
-        PublicStep(at=e.at, kind=e.kind, state=e.to_state, level=e.to_level,
-                   message=e.reason if e.kind in _RESIDENT_TEXT else None)
-        for e in case.events if e.public
+        PublicStep(
+            at=e.at,
+            kind=e.kind,
+            state=e.to_state,
+            level=e.to_level,
+            message=e.reason if e.kind in _RESIDENT_TEXT else None,
+        )
+        for e in case.events
+        if e.public
     ]
     return TrackOut(
-        tracking_code=display(case.tracking_code), state=case.state,
-        state_label=state_label(case.state, language), level=case.level,
-        holding_unit=case.holding_unit.name, category=case.category,
-        submitted_at=case.submitted_at, deadline_at=case.deadline_at,
+        tracking_code=display(case.tracking_code),
+        state=case.state,
+        state_label=state_label(case.state, language),
+        level=case.level,
+        holding_unit=case.holding_unit.name,
+        category=case.category,
+        submitted_at=case.submitted_at,
+        deadline_at=case.deadline_at,
         reporter=mask_name(reporter.name) if reporter else None,
-        awaiting_evaluation=case.state == State.REPORTED_BACK, timeline=steps,
+        awaiting_evaluation=case.state == State.REPORTED_BACK,
+        timeline=steps,
     )

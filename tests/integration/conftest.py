@@ -44,7 +44,7 @@ from workflow.users import create_token
 
 # The staff the tests act as (workflow/demo/org.yaml).
 STAFF = ("xy01a1.leader", "xy01a2.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
-CASE_TABLES = "evaluations, outbox, case_events, case_parties, inbox, deadlines, cases, heartbeats"
+CASE_TABLES = "evaluations, deliveries, outbox, case_events, case_parties, inbox, deadlines, cases, heartbeats"
 
 
 @pytest.fixture(scope="package")

@@ -33,6 +33,8 @@ SUBMITTED = "org.gridcase.case.submitted"
 SOURCE = "/tests/integration"
 REPORTER_PHONE = "13912345678"
 FAST_POLICY = Path(__file__).with_name("fast-policy.yaml")
+# A robot's limit scaled down so a burst test takes seconds: 10 messages in any 2 seconds.
+ROBOT_RATE = "10 per 2 seconds"
 
 T = TypeVar("T")
 
@@ -58,6 +60,10 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# The SMTP server of tests/integration/test_notifications.py listens here; the worker sends to it.
+SMTP_PORT = free_port()
 
 
 class ManagedProcess:
@@ -289,11 +295,12 @@ class Live:
         wait_until(reached, f"case {case_id} to reach {state} (it is {self.state(case_id)})", timeout)
 
     def wait_notices_sent(self, case_id: int, timeout: float = WAIT_SECONDS) -> list[dict[str, Any]]:
-        """Wait until every outbox row of the case is sent; return them."""
+        """Wait until every outbox row of the case is done and each of its deliveries sent; return the rows."""
 
         def all_sent() -> list[dict[str, Any]] | None:
             rows = self.notices(case_id)
-            return rows if rows and all(r["status"] == "sent" for r in rows) else None
+            unsent = self.scalar("SELECT count(*) FROM deliveries WHERE case_id = :id AND status <> 'sent'", id=case_id)
+            return rows if rows and all(r["status"] == "done" for r in rows) and not unsent else None
 
         return wait_until(all_sent, f"every notice of case {case_id} to be sent", timeout)
 
@@ -327,7 +334,10 @@ def env_for_children(pg: str, broker: str, home: Path, **extra: str) -> dict[str
     for name in ("DATABASE_URL", "BROKER_URL", "GRIDCASE_HOME", "GRIDCASE_RELAY_INTERVAL"):
         env.pop(name, None)
     env.update(DATABASE_URL=pg, BROKER_URL=broker, GRIDCASE_HOME=str(home), PYTHONUNBUFFERED="1",
-               GRIDCASE_RELAY_GRACE="2", GRIDCASE_POLICY=str(FAST_POLICY), GRIDCASE_SWEEP_INTERVAL="1", **extra)
+               GRIDCASE_RELAY_GRACE="2", GRIDCASE_POLICY=str(FAST_POLICY), GRIDCASE_SWEEP_INTERVAL="1",
+               GRIDCASE_RELAY_INTERVAL="1", SMTP_URL=f"smtp://127.0.0.1:{SMTP_PORT}", GRIDCASE_RETRY_BASE="0.3",
+               GRIDCASE_RETRY_MAX="4", GRIDCASE_ROBOT_RATE=ROBOT_RATE, GRIDCASE_SMS_FILE=str(home / "sms.jsonl"),
+               **extra)
     return env
 
 

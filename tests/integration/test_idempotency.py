@@ -56,7 +56,7 @@ def test_same_event_sent_100_times_gives_one_case(live: Live, http_base: str) ->
     assert live.scalar("SELECT count(*) FROM case_events") == 2
     inbox = live.rows("SELECT status, attempts, case_id FROM inbox")
     assert inbox == [{"status": "done", "attempts": 1, "case_id": case_id}]
-    assert [(n["topic"], n["status"]) for n in live.wait_notices_sent(case_id)] == [("case.dispatched", "sent")]
+    assert [(n["topic"], n["status"]) for n in live.wait_notices_sent(case_id)] == [("case.dispatched", "done")]
 
 
 def test_a_task_delivered_five_times_dispatches_the_case_once(live: Live) -> None:

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
 from workflow.db import unit_of_work
+from workflow.delivery import deliver_due
 from workflow.handling import handle_inbox_event
 from workflow.models import User
-from workflow.outbox import deliver_notices
 from workflow.users import create_token
 
 _ids = itertools.count(1)
@@ -46,7 +46,7 @@ def run_worker(engine: Engine, inbox_ids: list[int]) -> None:
         with unit_of_work(engine) as session:
             outcome = handle_inbox_event(session, inbox_id)
         with unit_of_work(engine) as session:
-            deliver_notices(session, outcome.notice_ids)
+            deliver_due(session, outcome.notice_ids)
 
 
 def token_for(engine: Engine, user: str) -> dict[str, str]:
