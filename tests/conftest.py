@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tests import services
 from web import create_app
 from workflow.db import make_engine, unit_of_work
+from workflow.models import Subscription, User
 from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
 from workflow.schema import upgrade
 
@@ -40,6 +41,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# The demo tree's subscriptions, one per unit above the households; tests may add more.
+DEMO_SUBSCRIPTIONS = 22
 # Tables a test writes to; units and users stay as the demo tree made them.
 # Recorded policies stay: a process remembers their ids.
 CASE_TABLES = ("evaluations", "deliveries", "outbox", "case_events", "inbox", "deadlines", "case_parties", "cases",
@@ -57,6 +60,8 @@ def postgres_engine() -> Iterator[Engine]:
     upgrade(engine)
     with unit_of_work(engine) as session:
         import_org(session, read_org_file(DEMO_ORG_FILE))
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.max(Subscription.id))) == DEMO_SUBSCRIPTIONS
     yield engine
     engine.dispose()
 
@@ -69,6 +74,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         pg: Engine = request.getfixturevalue("postgres_engine")
         with pg.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(CASE_TABLES)} RESTART IDENTITY CASCADE")
+            # What tests may change of the demo tree goes back to it: notification settings
+            # of members (the demo file sets none) and the subscriptions.
+            conn.execute(update(User).values(email=None, channels=None, quiet_hours=None))
+            conn.execute(delete(Subscription).where(Subscription.id > DEMO_SUBSCRIPTIONS))
         yield pg
         return
     path = tmp_path / "gridcase.sqlite3"

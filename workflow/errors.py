@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class DomainError(Exception):
     """Base of every refusal the domain raises on purpose."""
@@ -25,6 +27,13 @@ class InvalidInput(DomainError):
     """A value is well-formed but wrong here (an unknown grid, a unit of the wrong level)."""
 
     code = "invalid"
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, source: str) -> InvalidInput:
+        """Name the first entry a file failed validation on: ``source: where.it.is: what is wrong``."""
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return cls(f"{source}: {where}: {first['msg']}", field=where)
 
 
 class InvalidTransition(DomainError):

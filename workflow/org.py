@@ -52,9 +52,7 @@ def read_org_file(path: Path) -> OrgFile:
     try:
         org = OrgFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InvalidInput(f"{path}: {where}: {first['msg']}", field=where) from exc
+        raise InvalidInput.from_validation(exc, str(path)) from exc
     _check_levels(org.units, parent=None)
     return org
 

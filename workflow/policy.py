@@ -76,9 +76,7 @@ def parse_policy(raw: Any, source: str) -> Policy:
     try:
         spec = PolicyFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InvalidInput(f"{source}: {where}: {first['msg']}", field=where) from exc
+        raise InvalidInput.from_validation(exc, str(source)) from exc
     text = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return Policy(spec, hashlib.sha256(text.encode()).hexdigest()[:16], source)
 

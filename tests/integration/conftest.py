@@ -27,6 +27,7 @@ from tests.integration.support import (
     Api,
     Live,
     ManagedProcess,
+    celery_beat,
     celery_worker,
     env_for_children,
     free_port,
@@ -113,6 +114,18 @@ def worker(pg_engine: Engine, redis_client: redis.Redis, child_env: dict[str, st
     process.start()
     try:
         process.wait_ready(lambda: " ready." in process.log_text(), timeout=90)
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def beat(live: Live, child_env: dict[str, str], gridcase_home: Path) -> Iterator[ManagedProcess]:
+    """Celery beat for one test module: the relay every second and, with the suite's fast policy, the sweeper."""
+    process = celery_beat(child_env, gridcase_home)
+    process.start()
+    try:
+        process.wait_ready(lambda: "beat: Starting" in process.log_text(), timeout=60)
         yield process
     finally:
         process.stop()

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.integration.support import Live, ManagedProcess, celery_beat, submitted_event, wait_until
+from tests.integration.support import Live, ManagedProcess, submitted_event, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 CLIMB = 45.0  # seconds allowed for steps that take a few seconds on an idle machine
-
-
-@pytest.fixture(scope="module")
-def beat(live: Live, child_env: dict[str, str], gridcase_home: Path) -> Iterator[ManagedProcess]:
-    process = celery_beat(child_env, gridcase_home)
-    process.start()
-    try:
-        process.wait_ready(lambda: "beat: Starting" in process.log_text(), timeout=60)
-        yield process
-    finally:
-        process.stop()
 
 
 def kinds(live: Live, case_id: int) -> list[str]:

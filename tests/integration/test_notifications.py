@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from schemas.org import SubscriptionSpec
-from tests.integration.support import SMTP_PORT, Live, ManagedProcess, celery_beat, submitted_event, wait_until
+from tests.integration.support import SMTP_PORT, Live, ManagedProcess, submitted_event, wait_until
 from web.cli import main
 from workflow.db import unit_of_work
 from workflow.subscriptions import add, listing, remove
@@ -107,18 +106,6 @@ def mailbox() -> Iterator[Mailbox]:
     controller.stop()
 
 
-@pytest.fixture(scope="module")
-def relay(live: Live, child_env: dict[str, str], gridcase_home: Path) -> Iterator[ManagedProcess]:
-    """Beat, for the relay: retries and sends held back by a rate limit come due through it."""
-    process = celery_beat(child_env, gridcase_home)
-    process.start()
-    try:
-        process.wait_ready(lambda: "beat: Starting" in process.log_text(), timeout=60)
-        yield process
-    finally:
-        process.stop()
-
-
 @pytest.fixture
 def subscribe(live: Live) -> Iterator[Any]:
     made: list[int] = []
@@ -141,7 +128,7 @@ def escalate_one(live: Live) -> int:
 
 
 def test_the_right_people_get_the_right_message_once(live: Live, receiver: Receiver, mailbox: Mailbox,
-                                                      relay: ManagedProcess, subscribe: Any) -> None:
+                                                      beat: ManagedProcess, subscribe: Any) -> None:
     subscribe("XY-01-A", topics=["case.escalated"], channel="email", target="branch@example.org")
     subscribe("XY-01-A", topics=["case.escalated"], channel="wecom", target=receiver.url("/wecom?key=k1"))
     subscribe("XY-01-A", topics=["case.escalated"], channel="dingtalk", target=receiver.url("/ding?access_token=t"),
@@ -181,7 +168,7 @@ def test_the_right_people_get_the_right_message_once(live: Live, receiver: Recei
 
 
 def test_a_receiver_that_fails_three_times_gets_the_notice_once(live: Live, receiver: Receiver,
-                                                                 relay: ManagedProcess, subscribe: Any) -> None:
+                                                                 beat: ManagedProcess, subscribe: Any) -> None:
     receiver.failures_left["/flaky"] = 3
     subscribe("XY-01-A", topics=["case.escalated"], channel="wecom", target=receiver.url("/flaky"))
     case_id = escalate_one(live)
@@ -193,7 +180,7 @@ def test_a_receiver_that_fails_three_times_gets_the_notice_once(live: Live, rece
     assert len(receiver.on("/flaky")) == 4  # three refused, one delivered: delivered once
 
 
-def test_a_receiver_that_always_fails_ends_dead_and_listed(live: Live, receiver: Receiver, relay: ManagedProcess,
+def test_a_receiver_that_always_fails_ends_dead_and_listed(live: Live, receiver: Receiver, beat: ManagedProcess,
                                                             subscribe: Any, pg_url: str,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     subscribe("XY-01-A", topics=["case.escalated"], channel="webhook", target=receiver.url("/always-down"))
@@ -212,7 +199,7 @@ def test_a_receiver_that_always_fails_ends_dead_and_listed(live: Live, receiver:
 
 
 def test_a_burst_to_one_robot_respects_its_limit_and_all_arrive(live: Live, receiver: Receiver,
-                                                                relay: ManagedProcess, subscribe: Any) -> None:
+                                                                beat: ManagedProcess, subscribe: Any) -> None:
     subscribe("XY-01-A", topics=["case.escalated"], channel="wecom", target=receiver.url("/burst"))
     burst = 40
     case_ids = [live.api.submit(submitted_event(category="NOI"))["case_id"] for _ in range(burst)]
