@@ -34,38 +34,52 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-import psycopg
-import redis
 from celery import Celery
-from psycopg import sql
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from workflow import clock
 from workflow.db import make_engine, unit_of_work
-from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
-from workflow.schema import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this file's folder heads sys.path, not the repository root that holds ``bench``.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import (
+    LOG_MARKERS,
+    BenchError,
+    Processes,
+    celery_worker_args,
+    check_bench_database,
+    check_local,
+    child_env,
+    count_rows,
+    ensure_database,
+    flush_broker,
+    log,
+    percentile,
+    report_logs,
+    reset_database,
+    scalar_int,
+    sigterm_as_interrupt,
+    wait_for_workers,
+    wait_until,
+)
+
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcase_bench_deadlines"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/12"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-QUEUES = "events,deliveries,deadlines"
+LOG_PROBLEM_MARKERS = (*LOG_MARKERS, "Error:")  # what report_logs looks for in the worker logs
+LOG_PROBLEM_LIMIT = 12  # lines it prints of each
 SWEEP_TASK = "gridcase.sweep_deadlines"
 RESEND_SECONDS = 2.0  # the sweep task is published again this often while a round runs, as beat would
 EMPTY_SWEEPS = 20
@@ -77,51 +91,8 @@ SWEEP_SQL = ("SELECT d.id, d.case_id, d.kind, d.token, c.clock_token FROM deadli
 
 
 # --------------------------------------------------------------------------------------
-# Helpers (as in bench/throughput.py)
+# Helpers
 # --------------------------------------------------------------------------------------
-
-
-class BenchError(Exception):
-    """The benchmark cannot go on; the message says why."""
-
-
-def log(message: str) -> None:
-    """Print a progress line, flushed at once."""
-    print(message, flush=True)
-
-
-def wait_until(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.2) -> None:
-    """Call ``check`` until it returns True, or raise ``BenchError`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Return the ``pct`` percentile (nearest rank) of ``values``, which must not be empty."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def check_local(url: str, what: str) -> None:
-    """Refuse a URL whose host is not this machine: the benchmark sends traffic nowhere else."""
-    host = make_url(url).host if "://" in url else None
-    if host not in LOCAL_HOSTS:
-        raise BenchError(f"{what} must point at 127.0.0.1, not {host!r}")
-
-
-def check_bench_database(url: str) -> None:
-    """Refuse any database but a PostgreSQL one whose name contains ``bench``: this script wipes it."""
-    name = make_url(url).database or ""
-    if "bench" not in name:
-        raise BenchError(f"refusing to use database {name!r}: its name must contain 'bench'")
-    if not url.startswith("postgresql"):
-        raise BenchError("the benchmark needs PostgreSQL (postgresql+psycopg://...)")
 
 
 @contextmanager
@@ -135,202 +106,8 @@ def phase(name: str, timings: dict[str, float]) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------------------
-# Processes (as in bench/throughput.py)
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Proc:
-    """A process the benchmark started, in a session (and process group) of its own."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-
-@dataclass
-class Processes:
-    """The processes started so far; ``stop`` ends them, politely first."""
-
-    env: dict[str, str]
-    log_dir: Path
-    running: list[Proc] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    def start(self, name: str, args: list[str]) -> Proc:
-        """Start ``args`` with the benchmark's environment, logging to ``<log_dir>/<name>.log``."""
-        log_path = self.log_dir / f"{name}.log"
-        with log_path.open("wb") as out:
-            popen = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        proc = Proc(name, popen, log_path)
-        self.running.append(proc)
-        self.logs.append(log_path)
-        return proc
-
-    def check_alive(self) -> None:
-        """Raise ``BenchError`` with the log's tail if a started process has exited."""
-        for proc in self.running:
-            code = proc.popen.poll()
-            if code is not None:
-                raise BenchError(f"{proc.name} exited with {code}; its log ends with:\n{tail(proc.log_path)}")
-
-    def stop(self, procs: list[Proc] | None = None, grace: float = 15.0) -> None:
-        """Stop ``procs`` (default: all): SIGTERM to each main process, then SIGKILL to its group."""
-        targets = list(self.running if procs is None else procs)
-        for proc in targets:
-            if proc.popen.poll() is None:
-                # Only the main process: a warm shutdown lets a prefork child finish its task.
-                _signal(proc.popen.pid, signal.SIGTERM, group=False)
-        deadline = time.monotonic() + grace
-        for proc in targets:
-            try:
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log(f"  {proc.name} did not stop within {grace:.0f} s; killing it")
-            # Whatever is left of the group (children of a killed or exited parent) goes too.
-            _signal(proc.popen.pid, signal.SIGKILL, group=True)
-            try:
-                proc.popen.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log(f"  {proc.name} (pid {proc.popen.pid}) is still there after SIGKILL")
-            if proc in self.running:
-                self.running.remove(proc)
-
-
-def _signal(pid: int, signum: signal.Signals, *, group: bool) -> None:
-    try:
-        if group:
-            os.killpg(pid, signum)  # the group id is the pid: each process leads its own session
-        else:
-            os.kill(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    """Return the last ``lines`` lines of a log file."""
-    try:
-        content = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        return f"(cannot read {path}: {exc})"
-    return "\n".join(content[-lines:])
-
-
-def log_problems(path: Path, limit: int = 12) -> list[str]:
-    """Return the first lines of a log that report an error, a warning or a traceback."""
-    markers = ("ERROR", "CRITICAL", "Traceback", "WARNING", "Exception", "Error:")
-    try:
-        content = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    return [line for line in content if any(m in line for m in markers)][:limit]
-
-
-def report_logs(procs: Processes) -> int:
-    """Print the error and warning lines of every process log; return how many logs had some."""
-    noisy = 0
-    for path in procs.logs:
-        problems = log_problems(path)
-        if problems:
-            noisy += 1
-            log(f"log {path.name} reports:")
-            for line in problems:
-                log(f"  {line[:300]}")
-    return noisy
-
-
-def celery_worker_args(hostname: str) -> list[str]:
-    """Return the command line of one gridcase worker process."""
-    return [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool", "prefork", "--concurrency",
-            "1", "--queues", QUEUES, "--loglevel", "WARNING", "-n", hostname]
-
-
-def wait_for_workers(app: Celery, procs: Processes, hostnames: list[str], timeout: float = 60.0) -> None:
-    """Wait until every worker in ``hostnames`` answers a broadcast ping."""
-    pending = set(hostnames)
-
-    def answered() -> bool:
-        procs.check_alive()
-        for reply in app.control.ping(destination=sorted(pending), timeout=1.0) or []:
-            pending.difference_update(reply)
-        return not pending
-
-    wait_until(f"workers {', '.join(sorted(pending))} to answer a ping", answered, timeout, interval=0.1)
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while the benchmark runs, so its cleanup runs too."""
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-# --------------------------------------------------------------------------------------
 # Database and broker
 # --------------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Create the database named in ``url`` if it does not exist (connecting to ``postgres``)."""
-    check_bench_database(url)
-    parsed = make_url(url)
-    name = parsed.database
-    if not name:
-        raise BenchError("the database URL names no database")
-    with psycopg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-                         user=parsed.username or "postgres", password=parsed.password,
-                         dbname="postgres", autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            log(f"created database {name}")
-
-
-def reset_database(url: str) -> None:
-    """Drop and re-create schema ``public`` of the benchmark database, migrate it and load the demo org."""
-    check_bench_database(url)
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade(engine)
-        with unit_of_work(engine) as session:
-            import_org(session, read_org_file(DEMO_ORG_FILE))
-    finally:
-        engine.dispose()
-
-
-def flush_broker(url: str) -> None:
-    """Empty the broker's Redis database (only that one database)."""
-    if not url.startswith("redis://"):
-        raise BenchError("the benchmark needs a Redis broker (redis://127.0.0.1:6379/12)")
-    client = redis.Redis.from_url(url, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
-def scalar_int(engine: Engine, query: str, **params: Any) -> int:
-    """Run a query that returns one integer (0 for NULL)."""
-    with engine.connect() as conn:
-        value = conn.execute(text(query), params).scalar()
-    return int(value or 0)
-
-
-def count_rows(engine: Engine, query: str, **params: Any) -> dict[str, int]:
-    """Run a ``SELECT key, count(*) ... GROUP BY key`` query and return it as a dict."""
-    with engine.connect() as conn:
-        return {str(key): int(n) for key, n in conn.execute(text(query), params)}
 
 
 def vacuum_analyze(engine: Engine, tables: Sequence[str]) -> None:
@@ -426,11 +203,12 @@ def generate(engine: Engine, cases: int, due: int, timings: dict[str, float]) ->
 def make_due(engine: Engine, layout: Layout) -> None:
     """Put the due cases back where generation left them, their resolve deadline due a second ago.
 
-    Deletes what a round added (inbox, timeline, outbox, newer deadlines): generation wrote
-    none of those rows, so every one of them belongs to an earlier round.
+    Deletes what a round added (inbox, timeline, deliveries, outbox, newer deadlines): generation
+    wrote none of those rows, so every one of them belongs to an earlier round.
     """
     span = {"lo": layout.first_due, "hi": layout.last_due}
     with engine.begin() as conn:
+        conn.execute(text("DELETE FROM deliveries"))  # before outbox: each delivery references its outbox row
         conn.execute(text("DELETE FROM outbox"))
         conn.execute(text("DELETE FROM case_events"))
         conn.execute(text("DELETE FROM inbox"))
@@ -589,12 +367,12 @@ def run_round(args: argparse.Namespace, engine: Engine, procs: Processes, app: C
     label = f"{workers}w"
     with phase(f"{label}_reset", timings):
         make_due(engine, layout)
-        flush_broker(args.broker_url)
+        flush_broker(args.broker_url, DEFAULT_BROKER_URL)
     log(f"round with {workers} worker(s): {layout.due} cases due (reset in {timings[f'{label}_reset']:.1f} s)")
     with phase(f"{label}_start_workers", timings):
         host = socket.gethostname()
         names = [f"dl{workers}{i}@{host}" for i in range(1, workers + 1)]
-        started_procs = [procs.start(f"worker-{workers}w-{i}", celery_worker_args(name))
+        started_procs = [procs.start(f"worker-{workers}w-{i}", celery_worker_args("workers.app", name))
                          for i, name in enumerate(names, 1)]
         wait_for_workers(app, procs, names)
     log(f"  workers {', '.join(names)} answer (in {timings[f'{label}_start_workers']:.1f} s); publishing the sweep")
@@ -678,9 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="gridcase-bench-deadlines-"))
     # The workers and this process (workers.app reads these when it is imported) see the same settings.
     os.environ.update(DATABASE_URL=args.database_url, BROKER_URL=args.broker_url, GRIDCASE_HOME=str(home))
-    env = dict(os.environ, PYTHONUNBUFFERED="1",
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
-    procs = Processes(env=env, log_dir=home)
+    procs = Processes(env=child_env(), log_dir=home)
     timings: dict[str, float] = {}
     ok = reported = False
     engine: Engine | None = None
@@ -693,9 +469,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             app = make_celery()
             with phase("prepare", timings):
-                ensure_database(args.database_url)
+                ensure_database(args.database_url, "the database URL")
                 reset_database(args.database_url)
-                flush_broker(args.broker_url)
+                flush_broker(args.broker_url, DEFAULT_BROKER_URL)
             log(f"database prepared in {timings['prepare']:.1f} s")
             engine = make_engine(args.database_url)
             with phase("generate", timings):
@@ -720,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             rounds = [run_round(args, engine, procs, app, layout, workers, timings) for workers in (1, 2)]
             one, two = rounds
-            noisy = report_logs(procs)
+            noisy = report_logs(procs.logs, limit=LOG_PROBLEM_LIMIT, markers=LOG_PROBLEM_MARKERS)
             reported = True
             failed = [f"{r.workers} worker(s): {c}" for r in rounds for c in r.checks]
             timings["total"] = time.monotonic() - total_started
@@ -748,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if app is not None:
             app.close()
         if not reported:
-            report_logs(procs)
+            report_logs(procs.logs, limit=LOG_PROBLEM_LIMIT, markers=LOG_PROBLEM_MARKERS)
         if ok and not args.keep_logs:
             shutil.rmtree(home, ignore_errors=True)
         elif not ok:

@@ -34,41 +34,54 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
-import psycopg
 import redis
 from celery import Celery
-from psycopg import sql
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
-from workflow.db import make_engine, unit_of_work
-from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
-from workflow.schema import upgrade
+from workflow.db import make_engine
 
-ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this file's folder heads sys.path, not the repository root that holds ``bench``.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import (
+    BenchError,
+    Processes,
+    celery_worker_args,
+    check_bench_database,
+    check_local,
+    child_env,
+    count_rows,
+    ensure_database,
+    flush_broker,
+    free_port,
+    log,
+    percentile,
+    report_logs,
+    reset_database,
+    scalar_int,
+    sigterm_as_interrupt,
+    wait_for_workers,
+    wait_until,
+)
+
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcase_bench"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/14"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-QUEUES = "events,deliveries,deadlines"
+BROKER_EXAMPLE = f"BROKER_URL={DEFAULT_BROKER_URL}"  # shown if BROKER_URL is not a Redis URL
 GRIDS = ("XY-01-A-1", "XY-01-A-2", "XY-01-B-3", "XY-01-B-4", "XY-02-A-1", "XY-02-A-2", "XY-02-B-3",
          "XY-02-B-4", "XY-03-A-1", "XY-03-A-2", "XY-03-B-3", "XY-03-B-4")
 EVENT_TYPE = "org.gridcase.case.submitted"
@@ -121,227 +134,6 @@ def _task_redis() -> redis.Redis:
 def noop() -> None:
     """Do nothing but record the completion time: one Redis round trip."""
     _task_redis().rpush(NOOP_DONE_KEY, repr(time.time()))
-
-
-# --------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------
-
-
-class BenchError(Exception):
-    """The benchmark cannot go on; the message says why."""
-
-
-def log(message: str) -> None:
-    """Print a progress line, flushed at once."""
-    print(message, flush=True)
-
-
-def wait_until(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.2) -> None:
-    """Call ``check`` until it returns True, or raise ``BenchError`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Return the ``pct`` percentile (nearest rank) of ``values``, which must not be empty."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def check_local(url: str, what: str) -> None:
-    """Refuse a URL whose host is not this machine: the benchmark sends traffic nowhere else."""
-    host = make_url(url).host if "://" in url else None
-    if host not in LOCAL_HOSTS:
-        raise BenchError(f"{what} must point at 127.0.0.1, not {host!r}")
-
-
-# --------------------------------------------------------------------------------------
-# Processes
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Proc:
-    """A process the benchmark started, in a session (and process group) of its own."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-
-@dataclass
-class Processes:
-    """The processes started so far; ``stop`` ends them, politely first."""
-
-    env: dict[str, str]
-    log_dir: Path
-    running: list[Proc] = field(default_factory=list)
-
-    def start(self, name: str, args: list[str]) -> Proc:
-        """Start ``args`` with the benchmark's environment, logging to ``<log_dir>/<name>.log``."""
-        log_path = self.log_dir / f"{name}.log"
-        with log_path.open("wb") as out:
-            popen = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        proc = Proc(name, popen, log_path)
-        self.running.append(proc)
-        return proc
-
-    def check_alive(self) -> None:
-        """Raise ``BenchError`` with the log's tail if a started process has exited."""
-        for proc in self.running:
-            code = proc.popen.poll()
-            if code is not None:
-                raise BenchError(f"{proc.name} exited with {code}; its log ends with:\n{tail(proc.log_path)}")
-
-    def stop(self, procs: list[Proc] | None = None, grace: float = 15.0) -> None:
-        """Stop ``procs`` (default: all): SIGTERM to each main process, then SIGKILL to its group."""
-        targets = list(self.running if procs is None else procs)
-        for proc in targets:
-            if proc.popen.poll() is None:
-                # Only the main process: a warm shutdown lets a prefork child finish its task.
-                _signal(proc.popen.pid, signal.SIGTERM, group=False)
-        deadline = time.monotonic() + grace
-        for proc in targets:
-            try:
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log(f"  {proc.name} did not stop within {grace:.0f} s; killing it")
-            # Whatever is left of the group (children of a killed or exited parent) goes too.
-            _signal(proc.popen.pid, signal.SIGKILL, group=True)
-            try:
-                proc.popen.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log(f"  {proc.name} (pid {proc.popen.pid}) is still there after SIGKILL")
-            if proc in self.running:
-                self.running.remove(proc)
-
-
-def _signal(pid: int, signum: signal.Signals, *, group: bool) -> None:
-    try:
-        if group:
-            os.killpg(pid, signum)  # the group id is the pid: each process leads its own session
-        else:
-            os.kill(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    """Return the last ``lines`` lines of a log file."""
-    try:
-        content = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        return f"(cannot read {path}: {exc})"
-    return "\n".join(content[-lines:])
-
-
-def log_problems(path: Path, limit: int = 8) -> list[str]:
-    """Return the first lines of a log that report an error, a warning or a traceback."""
-    markers = ("ERROR", "CRITICAL", "Traceback", "WARNING", "Exception")
-    try:
-        content = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    return [line for line in content if any(m in line for m in markers)][:limit]
-
-
-def celery_worker_args(app: str, hostname: str) -> list[str]:
-    """Return the command line of one worker process, with the flags both phases share."""
-    return [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "prefork", "--concurrency", "1",
-            "--queues", QUEUES, "--loglevel", "WARNING", "-n", hostname]
-
-
-def wait_for_workers(procs: Processes, hostnames: list[str], timeout: float = 60.0) -> None:
-    """Wait until every worker in ``hostnames`` answers a broadcast ping."""
-    pending = set(hostnames)
-
-    def answered() -> bool:
-        procs.check_alive()
-        for reply in noop_app.control.ping(destination=sorted(pending), timeout=1.0) or []:
-            pending.difference_update(reply)
-        return not pending
-
-    wait_until(f"workers {', '.join(sorted(pending))} to answer a ping", answered, timeout, interval=0.1)
-
-
-# --------------------------------------------------------------------------------------
-# Database and broker
-# --------------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Create the database named in ``url`` if it does not exist (connecting to ``postgres``)."""
-    parsed = make_url(url)
-    name = parsed.database
-    if not name:
-        raise BenchError("DATABASE_URL names no database")
-    with psycopg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-                         user=parsed.username or "postgres", password=parsed.password,
-                         dbname="postgres", autocommit=True, connect_timeout=5) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            log(f"created database {name}")
-
-
-def reset_database(url: str) -> None:
-    """Drop and re-create schema ``public`` of the benchmark database, migrate it and load the demo org."""
-    name = make_url(url).database or ""
-    if "bench" not in name:
-        raise BenchError(f"refusing to wipe database {name!r}: its name must contain 'bench'")
-    if not url.startswith("postgresql"):
-        raise BenchError("the benchmark needs PostgreSQL (DATABASE_URL=postgresql+psycopg://...)")
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade(engine)
-        with unit_of_work(engine) as session:
-            import_org(session, read_org_file(DEMO_ORG_FILE))
-    finally:
-        engine.dispose()
-
-
-def flush_broker(url: str) -> None:
-    """Empty the broker's Redis database (only that one database)."""
-    if not url.startswith("redis://"):
-        raise BenchError("the benchmark needs a Redis broker (BROKER_URL=redis://127.0.0.1:6379/14)")
-    client = redis.Redis.from_url(url, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
-def scalar_int(engine: Engine, query: str, **params: Any) -> int:
-    """Run a query that returns one integer (0 for NULL)."""
-    with engine.connect() as conn:
-        value = conn.execute(text(query), params).scalar()
-    return int(value or 0)
-
-
-def count_rows(engine: Engine, query: str, **params: Any) -> dict[str, int]:
-    """Run a ``SELECT key, count(*) ... GROUP BY key`` query and return it as a dict."""
-    with engine.connect() as conn:
-        return {str(key): int(n) for key, n in conn.execute(text(query), params)}
 
 
 # --------------------------------------------------------------------------------------
@@ -453,7 +245,8 @@ def wait_for_cases(engine: Engine, procs: Processes, after_id: int, count: int, 
 def wait_for_outbox(engine: Engine, timeout: float) -> None:
     """Wait until no outbox notice is pending (so a phase starts from a quiet system)."""
     wait_until("the outbox to drain",
-               lambda: scalar_int(engine, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0,
+               lambda: scalar_int(engine, "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending') + "
+                                          "(SELECT count(*) FROM deliveries WHERE status = 'pending')") == 0,
                timeout)
 
 
@@ -500,7 +293,7 @@ def run_events(args: argparse.Namespace, engine: Engine, procs: Processes, run: 
     """Start web and gridcase workers, warm up, push ``args.events`` events and measure."""
     names = start_gridcase_workers(args, procs, "w")
     base = start_web(args, procs)
-    wait_for_workers(procs, names)
+    wait_for_workers(noop_app, procs, names)
     log(f"web on {base}, workers {', '.join(names)} ready; warming up with {WARMUP} events")
     after_id = warm_up(args, engine, procs, base, run)
 
@@ -526,7 +319,7 @@ def run_events(args: argparse.Namespace, engine: Engine, procs: Processes, run: 
         wait_for_outbox(engine, 30.0)
     except BenchError as exc:
         log(f"  warning: {exc}")
-    notices = scalar_int(engine, "SELECT count(*) FROM outbox WHERE status = 'sent' AND case_id > :after",
+    notices = scalar_int(engine, "SELECT count(*) FROM deliveries WHERE status = 'sent' AND case_id > :after",
                          after=after_id)
     return EventResult(
         count=args.events, first_submit=min(submitted), last_submit=max(submitted),
@@ -546,7 +339,7 @@ def run_split(args: argparse.Namespace, engine: Engine, procs: Processes, run: s
     base = start_web(args, procs)
     # Warm the web app and the workers on a few events first, then stop the workers.
     warm = start_gridcase_workers(args, procs, "s")
-    wait_for_workers(procs, warm)
+    wait_for_workers(noop_app, procs, warm)
     after_id = warm_up(args, engine, procs, base, f"{run}-split")
     procs.stop([p for p in procs.running if p.name.startswith("worker-")])
     log(f"split: posting {args.events} events with no worker running")
@@ -609,7 +402,7 @@ def run_noop(args: argparse.Namespace, procs: Processes) -> NoopResult:
         names = [f"noop{i}@{host}" for i in range(1, args.workers + 1)]
         for name in names:
             procs.start(f"worker-{name.split('@')[0]}", celery_worker_args("bench.throughput:noop_app", name))
-        wait_for_workers(procs, names)
+        wait_for_workers(noop_app, procs, names)
         log(f"no-op workers {', '.join(names)} ready; warming up with {WARMUP} tasks")
         publish_noops(WARMUP, args.publishers)
         wait_until("the warm-up no-op tasks", lambda: client.llen(NOOP_DONE_KEY) >= WARMUP, 60.0)
@@ -655,19 +448,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while the benchmark runs, so its cleanup runs too."""
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def print_summary(events: EventResult, noops: NoopResult) -> None:
     """Print the details of both phases (not the final line)."""
     lat = events.latencies
@@ -687,16 +467,6 @@ def print_summary(events: EventResult, noops: NoopResult) -> None:
         f"(publishing took {noops.last_publish - noops.first_publish:.2f} s)")
 
 
-def report_logs(procs: Processes) -> None:
-    """Print the error and warning lines of every process log."""
-    for path in sorted(procs.log_dir.glob("*.log")):
-        problems = log_problems(path)
-        if problems:
-            log(f"log {path.name} reports:")
-            for line in problems:
-                log(f"  {line[:300]}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run both phases and print the figures; return the exit code."""
     args = parse_args(argv)
@@ -705,23 +475,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_local(mq_url, "BROKER_URL")
     home = Path(tempfile.mkdtemp(prefix="gridcase-bench-"))
     os.environ.update(DATABASE_URL=db_url, BROKER_URL=mq_url, GRIDCASE_HOME=str(home))
-    env = dict(os.environ, PYTHONUNBUFFERED="1",
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
-    procs = Processes(env=env, log_dir=home)
+    procs = Processes(env=child_env(), log_dir=home)
     run = uuid.uuid4().hex[:8]
     ok = False
     engine: Engine | None = None
     log(f"gridcase throughput: {args.events} events, run {run}, logs in {home}")
     try:
         with sigterm_as_interrupt():
-            ensure_database(db_url)
+            ensure_database(db_url, "DATABASE_URL")
+            check_bench_database(db_url, action="wipe", example="DATABASE_URL=postgresql+psycopg://...")
             reset_database(db_url)
-            flush_broker(mq_url)
+            flush_broker(mq_url, BROKER_EXAMPLE)
             engine = make_engine(db_url)
 
             events = run_events(args, engine, procs, run)
             procs.stop()
-            flush_broker(mq_url)
+            flush_broker(mq_url, BROKER_EXAMPLE)
             noops = run_noop(args, procs)
             procs.stop()
             split = run_split(args, engine, procs, run) if args.split else None
@@ -731,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if split is not None:
                 log(f"split: intake alone {split[0]:.1f} events/s; backlog drained at {split[1]:.1f} events/s "
                     f"(ratio to no-op {split[1] / noops.rate:.2f})")
-            report_logs(procs)
+            report_logs(sorted(procs.log_dir.glob("*.log")))
             if args.keep_logs:
                 log(f"logs kept in {home}")
             ratio = events.rate / noops.rate
@@ -749,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if engine is not None:
             engine.dispose()
         if not ok:
-            report_logs(procs)
+            report_logs(sorted(procs.log_dir.glob("*.log")))
         if ok and not args.keep_logs:
             shutil.rmtree(home, ignore_errors=True)
         elif not ok:
