@@ -17,16 +17,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from schemas.vocabulary import PartyRole, Severity
 from workflow import clock, config, db
 from workflow.channels import Channel, DeliveryError, Message, get
 from workflow.errors import NotFound
-from workflow.models import Case, Delivery, OutboxMessage, Unit, User
+from workflow.models import Case, Delivery, OutboxMessage, Subscription, Unit, User
 from workflow.privacy import mask_phone
 from workflow.ratelimit import gate
-from workflow.subscriptions import Notice, subscribers
+from workflow.subscriptions import Notice, matches
 from workflow.templates import render
 from workflow.tracking import display
 
@@ -73,7 +73,27 @@ def _member_recipients(members: list[User], language: str | None, skip: set[str]
     return out
 
 
-def recipients(session: Session, row: OutboxMessage, case: Case | None) -> list[Recipient]:
+class Lookups:
+    """What a batch reads once: subscriptions, members by unit, the batch's cases (not one query per row)."""
+
+    def __init__(self, session: Session, case_ids: set[int]) -> None:
+        """Load the subscriptions and the cases of the batch."""
+        self.session = session
+        self.subscriptions = list(session.scalars(select(Subscription).order_by(Subscription.id)))
+        self.members: dict[int, list[User]] = {}
+        query = (select(Case).where(Case.id.in_(sorted(case_ids)))
+                 .options(lazyload("*"), selectinload(Case.parties)))
+        self.cases = {c.id: c for c in session.scalars(query)} if case_ids else {}
+
+    def members_of(self, unit_id: int) -> list[User]:
+        """Return the members of a unit, read once per batch."""
+        if unit_id not in self.members:
+            self.members[unit_id] = list(self.session.scalars(
+                select(User).where(User.unit_id == unit_id).order_by(User.id)))
+        return self.members[unit_id]
+
+
+def recipients(session: Session, row: OutboxMessage, case: Case | None, lookups: Lookups) -> list[Recipient]:
     """Return who must get an outbox notice: the subscribers of its unit, or the resident."""
     if row.kind == "notify_resident":
         reporter = next((p for p in case.parties if p.role == PartyRole.REPORTER), None) if case else None
@@ -85,10 +105,9 @@ def recipients(session: Session, row: OutboxMessage, case: Case | None) -> list[
         return []
     notice = Notice(unit, row.topic, case.category, case.severity)
     found: list[Recipient] = []
-    for sub in subscribers(session, notice):
+    for sub in (s for s in lookups.subscriptions if matches(s, notice)):
         if sub.channel == "members":
-            members = list(session.scalars(select(User).where(User.unit_id == sub.unit_id).order_by(User.id)))
-            found += _member_recipients(members, sub.language)
+            found += _member_recipients(lookups.members_of(sub.unit_id), sub.language)
         elif sub.target:
             found.append(Recipient(f"sub:{sub.id}", sub.channel, sub.target, sub.language or "zh_Hans",
                                    secret=sub.secret, unit_id=sub.unit_id))
@@ -96,16 +115,13 @@ def recipients(session: Session, row: OutboxMessage, case: Case | None) -> list[
     return list(unique.values())
 
 
-def expand(session: Session, row: OutboxMessage, now: datetime) -> int:
-    """Create the deliveries of an outbox row (once: the pair is unique) and mark it done; return how many."""
-    case = session.get(Case, row.case_id) if row.case_id else None
-    made = 0
-    for r in recipients(session, row, case):
-        session.add(Delivery(outbox_id=row.id, case_id=row.case_id, recipient=r.key, channel=r.channel,
-                             target=r.target, secret=r.secret, language=r.language, unit_id=r.unit_id,
-                             user_id=r.user_id, status="pending", attempts=0, next_attempt_at=now, errors=[],
-                             created_at=now))
-        made += 1
+def expand(session: Session, row: OutboxMessage, now: datetime, lookups: Lookups) -> list[Delivery]:
+    """Return the deliveries of an outbox row (unique per recipient) and mark the row done."""
+    case = lookups.cases.get(row.case_id) if row.case_id else None
+    made = [Delivery(outbox_id=row.id, case_id=row.case_id, recipient=r.key, channel=r.channel, target=r.target,
+                     secret=r.secret, language=r.language, unit_id=r.unit_id, user_id=r.user_id, status="pending",
+                     attempts=0, next_attempt_at=now, errors=[], created_at=now)
+            for r in recipients(session, row, case, lookups)]
     if not made:
         logger.warning("notice %s of case %s has no recipient; add a subscription", row.topic, row.case_id,
                        extra={"case_id": row.case_id, "outbox_id": row.id})
@@ -139,7 +155,7 @@ def _link(case: Case | None, kind: str) -> str | None:
 
 def send_one(session: Session, d: Delivery, now: datetime) -> str:
     """Try one delivery now: sent, waiting (quiet hours, rate limit), retry later, or dead."""
-    case = session.get(Case, d.case_id) if d.case_id else None
+    case = session.get(Case, d.case_id) if d.case_id else None  # the batch loaded it: no query
     member = session.get(User, d.user_id) if d.user_id else None
     quiet = _quiet_until(member, case.severity if case else "", now)
     if quiet is not None:
@@ -205,14 +221,27 @@ def deliver_due(session: Session, outbox_ids: list[int], batch: int = 200) -> in
              .order_by(Delivery.next_attempt_at).limit(batch))
     if skip:
         rows_q, due_q = rows_q.with_for_update(skip_locked=True), due_q.with_for_update(of=Delivery, skip_locked=True)
-    rows = list(session.scalars(rows_q))
-    for row in rows:
-        expand(session, row, now)
+    # No autoflush while reading: the batch's deliveries go in as one multi-row INSERT.
+    with session.no_autoflush:
+        rows = list(session.scalars(rows_q))
+        if rows:
+            lookups = Lookups(session, {r.case_id for r in rows if r.case_id})
+            session.add_all([d for row in rows for d in expand(session, row, now, lookups)])
     session.flush()
     due = list(session.scalars(due_q))
-    for d in due:
-        send_one(session, d, now)
+    with session.no_autoflush:
+        _preload(session, {d.case_id for d in due if d.case_id}, {d.user_id for d in due if d.user_id})
+        for d in due:
+            send_one(session, d, now)
     return len(rows) + len(due)
+
+
+def _preload(session: Session, case_ids: set[int], user_ids: set[int]) -> None:
+    """Load a batch's cases and members into the session, so each send's get() needs no query."""
+    if case_ids:
+        list(session.scalars(select(Case).where(Case.id.in_(sorted(case_ids))).options(lazyload("*"))))
+    if user_ids:
+        list(session.scalars(select(User).where(User.id.in_(sorted(user_ids)))))
 
 
 def stuck(session: Session, older_than: timedelta = timedelta(minutes=10)) -> list[Delivery]:

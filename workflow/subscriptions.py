@@ -42,13 +42,6 @@ def matches(sub: Subscription, notice: Notice) -> bool:
     return not (sub.severities and notice.severity not in sub.severities)
 
 
-def subscribers(session: Session, notice: Notice) -> list[Subscription]:
-    """Return the subscriptions of the notice's unit and of the units above it that want it."""
-    unit_ids = [u.id for u in ancestors(notice.unit)]
-    subs = session.scalars(select(Subscription).where(Subscription.unit_id.in_(unit_ids)).order_by(Subscription.id))
-    return [s for s in subs if matches(s, notice)]
-
-
 def _key(spec: SubscriptionSpec) -> tuple[Any, ...]:
     return (tuple(sorted(spec.topics)), spec.subtree, tuple(sorted(spec.categories or [])),
             tuple(sorted(spec.severities or [])), spec.channel, spec.target, spec.secret, spec.language)
