@@ -20,8 +20,8 @@ from workflow.users import staff_actor
 
 logger = logging.getLogger(__name__)
 
-# How many pending events one task takes with its own: under a backlog one commit then
-# serves many events; with no backlog a task handles just its own.
+# How many pending events one transaction takes: under a backlog one commit then serves
+# many events; with no backlog a batch holds what arrived since the last one.
 BATCH_SIZE = 50
 # After this many failed attempts (crashes, not refusals) a row is set aside as failed.
 MAX_ATTEMPTS = 5
