@@ -75,11 +75,11 @@ def _drain_events(inbox_id: int, batch: Callable[[], int]) -> int:
 @app.task(name="gridcase.deliver_notices", autoretry_for=_TRANSIENT, retry_backoff=1, retry_backoff_max=30,
           max_retries=8)
 def deliver_notices(outbox_ids: list[int]) -> int:
-    """Deliver these outbox notices and any other due; one already sent is not sent again."""
+    """Deliver every due notice (``outbox_ids`` are those that prompted the run); none is sent twice."""
 
     def batch() -> int:
         with unit_of_work() as session:
-            return deliver_due(session, outbox_ids, NOTICE_BATCH)
+            return deliver_due(session, NOTICE_BATCH)
 
     sent, unfinished = kick.drain(DELIVERIES, batch, full=NOTICE_BATCH,
                                   on_backlog=lambda: publish_notices(outbox_ids, force=True))

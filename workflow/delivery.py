@@ -212,8 +212,8 @@ def _fall_back(session: Session, dead: Delivery, member: User | None, now: datet
                              created_at=now))
 
 
-def deliver_due(session: Session, outbox_ids: list[int], batch: int = 200) -> int:
-    """Expand pending outbox rows and send due deliveries; return how many rows were worked on."""
+def deliver_due(session: Session, batch: int = 200) -> int:
+    """Expand pending outbox rows and send due deliveries, oldest first; return how many rows were worked on."""
     now = clock.now()
     skip = not db.is_sqlite(session.get_bind().engine)
     rows_q = select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(batch)

@@ -44,9 +44,9 @@ def run_worker(engine: Engine, inbox_ids: list[int]) -> None:
     while inbox_ids:
         inbox_id = inbox_ids.pop(0)
         with unit_of_work(engine) as session:
-            outcome = handle_inbox_event(session, inbox_id)
+            handle_inbox_event(session, inbox_id)
         with unit_of_work(engine) as session:
-            deliver_due(session, outcome.notice_ids)
+            deliver_due(session)
 
 
 def token_for(engine: Engine, user: str) -> dict[str, str]:

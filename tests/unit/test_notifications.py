@@ -85,7 +85,7 @@ def test_the_resident_is_told_on_report_back_with_a_link(client: FlaskClient, en
     client.post(f"/api/v1/cases/{case_id}/actions/resolve", json={"summary": "调解"}, headers=auth)
     client.post(f"/api/v1/cases/{case_id}/actions/report_back", json={"message": "已协调楼上住户"}, headers=auth)
     with unit_of_work(engine) as s:
-        deliver_due(s, [])
+        deliver_due(s)
     texts = [json.loads(x) for x in sms_sink.read_text(encoding="utf-8").splitlines()]
     mine = [t for t in texts if t["phone"] == REPORTER_PHONE]
     assert len(mine) == 1
@@ -128,7 +128,7 @@ def test_a_dead_first_channel_falls_back_to_the_next(client: FlaskClient, engine
                                                                           channels=["email", "sms"]))
     case_id = submit(client, engine, published)
     with unit_of_work(engine) as s:
-        deliver_due(s, [])
+        deliver_due(s)
     rows = deliveries(engine, case_id)
     assert [(d.channel, d.status) for d in rows] == [("email", "dead"), ("sms", "sent")]
     assert rows[0].errors[0]["error"] == "mailbox full" and broken.calls == 1
@@ -156,7 +156,7 @@ def test_retry_backs_off_exponentially_up_to_the_cap(client: FlaskClient, engine
             waits.append((d.next_attempt_at - d.last_attempt_at).total_seconds())
             traveller.move_to(d.next_attempt_at + timedelta(seconds=1))
             with unit_of_work(engine) as s:
-                deliver_due(s, [])
+                deliver_due(s)
     [d] = deliveries(engine, case_id)
     assert (d.status, d.attempts, len(d.errors)) == ("dead", 3, 3)
     assert waits == [10.0, 20.0]
