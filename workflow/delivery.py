@@ -176,7 +176,9 @@ def _attempt(session: Session, d: Delivery, channel: Channel, case: Case | None,
     unit = session.get(Unit, row.unit_id) if row.unit_id else None
     rendered = render(row.topic, d.language, row.payload, unit.name if unit else None,
                       case.deadline_at if case else None, _link(case, row.kind))
-    message = Message(id=f"gridcase-delivery-{d.id}", target=d.target, title=rendered.title, body=rendered.body,
+    # The id survives a re-expansion of the row (a crash before commit): a repeat is recognisable.
+    message = Message(id=f"gridcase-{d.outbox_id}-{d.recipient}", target=d.target, title=rendered.title,
+                      body=rendered.body,
                       topic=row.topic, language=rendered.language, secret=d.secret, case_id=d.case_id)
     d.attempts += 1
     d.last_attempt_at = now
