@@ -1,4 +1,4 @@
-"""The Flask app: JSON API and (later) pages; thin adapters over ``workflow``."""
+"""The Flask app: the JSON API and the pages; thin adapters over ``workflow``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask_openapi3.openapi import OpenAPI
 
 from web import cases, errors, events, health, openapi, track, units
 from web.session import EXTENSION
+from web.ui import init_ui
 from workflow import config
 from workflow.db import engine_for
 from workflow.policy import current_policy
@@ -26,6 +27,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
                   description="Grievance and dispute-resolution workflow for community grid governance"),
         security_schemes=openapi.SECURITY_SCHEMES,
         doc_ui=False,
+        static_folder=None,  # the pages serve their own assets (web/ui/static)
         validation_error_status=422,
         validation_error_callback=errors.flask_openapi3_validation_error,
     )
@@ -46,6 +48,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
     errors.register(app)
+    init_ui(app)
     return app
 
 

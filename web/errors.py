@@ -86,8 +86,13 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Any:
         if not request.path.startswith("/api/"):
             return exc
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        return http_error_json(exc)
+
+
+def http_error_json(exc: HTTPException) -> Response:
+    """Answer an HTTP error on the API as JSON."""
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name)
 
 
 def documented(*statuses: int) -> dict[str | int, type[BaseModel] | dict[Any, Any] | None]:

@@ -10,11 +10,11 @@ from schemas.vocabulary import PartyRole, ResolvedAnswer, State
 from workflow import clock
 from workflow.errors import Forbidden, InvalidTransition, NotFound, StaleVersion
 from workflow.machine import TRIGGERS
-from workflow.models import Case, Evaluation, User
+from workflow.models import Case, CaseParty, Evaluation, User
 from workflow.privacy import phone_ends_with
-from workflow.steps import ActorContext, Applied, apply_trigger, load_case_for_update
+from workflow.steps import ActorContext, Applied, apply_trigger, could_fire, load_case_for_update
 from workflow.users import staff_actor
-from workflow.views import check_can_view
+from workflow.views import check_can_view, needs_personal_data
 
 
 def _flush(session: Session, case: Case) -> None:
@@ -66,3 +66,36 @@ def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple
     return case, applied
 
 
+
+
+# What a member may do from the case page, in the order the page offers it.
+STAFF_ACTIONS = (
+    "accept", "note", "resolve", "report_back", "escalate", "take_over", "send_back", "urge", "supervise",
+    "request_pause", "approve_pause", "refuse_pause", "resume",
+    "request_extension", "approve_extension", "refuse_extension", "reject", "withdraw", "merge",
+)
+
+
+def available_actions(session: Session, case: Case, user: User) -> list[str]:
+    """Return the actions the state machine allows this member on this case now."""
+    actor = staff_actor(user)
+    return [t for t in STAFF_ACTIONS if could_fire(session, case, t, actor)]
+
+
+def reveal_party(session: Session, case_id: int, party_id: int, user: User) -> CaseParty:
+    """Show a party's full name and phone to a member who needs them, and log it on the timeline.
+
+    Raises:
+        Forbidden: the member does not handle the case, or it is closed.
+        NotFound: the party is not one of the case's.
+    """
+    case = load_case_for_update(session, case_id)
+    check_can_view(user, case)
+    if not needs_personal_data(user, case):
+        raise Forbidden(f"only the unit handling case {case.id} may see its parties' full details")
+    party = next((p for p in case.parties if p.id == party_id), None)
+    if party is None:
+        raise NotFound(f"case {case.id} has no party {party_id}", field="party")
+    apply_trigger(session, case, "reveal", staff_actor(user), {"reason": f"{party.role}: full name and phone shown"})
+    _flush(session, case)
+    return party

@@ -59,6 +59,8 @@ RULES: dict[str, TriggerRule] = {
     "merge": TriggerRule(_STAFF),
     "accept": TriggerRule(_STAFF),
     "note": TriggerRule(_STAFF, public=False),
+    # Showing a party's full phone or name to a member: a step of its own, so every reveal is on record.
+    "reveal": TriggerRule(_STAFF, public=False),
     "urge": TriggerRule(_STAFF, Scope.ABOVE, public=False),
     "supervise": TriggerRule(_STAFF, Scope.ABOVE, public=False),
     # The clock's own steps, and pauses and extensions: the holder asks, a level above decides.
@@ -121,6 +123,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "merge", "source": OPEN_UNRESOLVED, "dest": S.MERGED.value, "conditions": "has_merge_target"},
     {"trigger": "accept", "source": HANDLING, "dest": None},
     {"trigger": "note", "source": NOT_FINAL, "dest": None, "conditions": "has_message"},
+    {"trigger": "reveal", "source": NOT_FINAL, "dest": None, "conditions": "has_reason"},
     {"trigger": "urge", "source": HANDLING, "dest": None, "conditions": "has_message"},
     {"trigger": "supervise", "source": HANDLING, "dest": None, "conditions": "has_message",
      "after": "flag_supervision"},

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,6 +56,9 @@ class User(Base):
     # local hours when only P0 may wake them ("22:00-07:00").
     channels: Mapped[list[str] | None] = mapped_column(JSON)
     quiet_hours: Mapped[str | None] = mapped_column(String(20))
+    # Argon2id hash (argon2-cffi); None until a password is set: such a member cannot log in.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -175,6 +179,20 @@ class Evaluation(Base):
     resolved: Mapped[str] = mapped_column(String(10))
     satisfaction: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Attachment(Base):
+    """A photo taken with a case; the file lives in the data folder, never served without a login."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    file_name: Mapped[str] = mapped_column(String(100))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

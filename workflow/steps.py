@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, lazyload
 from schemas.vocabulary import HANDLING_LADDER, Level, State
 from workflow import clock, db
 from workflow.deadlines import on_step
-from workflow.errors import Forbidden, InvalidInput, NotFound, StaleVersion
+from workflow.errors import DomainError, Forbidden, InvalidInput, NotFound, StaleVersion
 from workflow.machine import RULES, Actor, Scope, Step, fire
 from workflow.models import Case, CaseEvent, OutboxMessage
 from workflow.notices import write_notices
@@ -133,17 +133,7 @@ def apply_trigger(
         )
     ladder = cached_ladder(session, case.grid_unit_id)
     actor_level = _check_actor(case, trigger, actor, ladder)
-    step = Step(
-        state=case.state,
-        level=Level(case.level),
-        actor_level=actor_level,
-        resolved_level=Level(case.resolved_level) if case.resolved_level else None,
-        reopen_count=case.reopen_count,
-        params=params,
-        supervised=case.supervised,
-        paused=case.paused_at is not None,
-        waiting=(case.request or {}).get("kind"),
-    )
+    step = _step_of(case, actor_level, params)
     if trigger == "merge":
         _check_merge_target(session, case, params.get("merge_into"))
     from_state, from_level = case.state, case.level
@@ -185,6 +175,35 @@ def apply_trigger(
     logger.info("case %s: %s %s -> %s by %s", case.id, trigger, from_state, case.state, actor.name,
                 extra={"case_id": case.id, "trigger": trigger, "inbox_id": inbox_id})
     return Applied(event, notices)
+
+
+def _step_of(case: Case, actor_level: Level | None, params: dict[str, Any]) -> Step:
+    return Step(
+        state=case.state,
+        level=Level(case.level),
+        actor_level=actor_level,
+        resolved_level=Level(case.resolved_level) if case.resolved_level else None,
+        reopen_count=case.reopen_count,
+        params=params,
+        supervised=case.supervised,
+        paused=case.paused_at is not None,
+        waiting=(case.request or {}).get("kind"),
+    )
+
+
+# Stand-ins for the text a trigger needs, so that asking "could this fire?" passes the guards on
+# text and stops only at the ones on the case (state, level, pause, a request waiting).
+_ANY_TEXT = {"reason": "-", "summary": "-", "message": "-", "extend_by": "P1D", "merge_into": 0}
+
+
+def could_fire(session: Session, case: Case, trigger: str, actor: ActorContext) -> bool:
+    """Tell whether ``actor`` may fire ``trigger`` on ``case`` now, given the text it needs."""
+    try:
+        actor_level = _check_actor(case, trigger, actor, cached_ladder(session, case.grid_unit_id))
+        fire(_step_of(case, actor_level, dict(_ANY_TEXT)), trigger)
+    except DomainError:
+        return False
+    return True
 
 
 def _reason(trigger: str, params: dict[str, Any]) -> str | None:

@@ -118,4 +118,6 @@ def _acted_on_since(session: Session, case: Case) -> bool:
     with session.no_autoflush:
         return bool(session.scalar(select(exists().where(
             CaseEvent.case_id == case.id, CaseEvent.at > case.supervised_at, CaseEvent.actor_unit_id.is_not(None),
+            # Looking at a phone number is not acting on the case.
+            CaseEvent.kind != "reveal",
         ))))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,11 @@ from workflow.org import unit_by_code
 from workflow.steps import ActorContext
 
 TOKEN_PREFIX = "gct_"
+MIN_PASSWORD_LENGTH = 10
+# Argon2id with the library's current defaults (RFC 9106 low-memory profile).
+_HASHER = PasswordHasher()
+# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def _hash(token: str) -> str:
@@ -64,9 +71,47 @@ def create_token(session: Session, user_name: str) -> str:
 def user_for_token(session: Session, token: str) -> User | None:
     """Return the member a bearer token belongs to, or None."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(token))).one_or_none()
-    return row.user if row else None
+    return row.user if row and row.user.active else None
 
 
 def staff_actor(user: User) -> ActorContext:
     """Return the actor context of a staff member."""
     return ActorContext(Actor.STAFF, user.name, user.unit_id, user.unit.code)
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password for a member, hashed with Argon2id.
+
+    Raises:
+        InvalidInput: the password is shorter than ``MIN_PASSWORD_LENGTH``.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    user.password_hash = _HASHER.hash(password)
+
+
+def authenticate(session: Session, name: str, password: str) -> User | None:
+    """Return the active member with this name and password, or None; rehash an outdated hash."""
+    user = session.scalars(select(User).where(User.name == name.strip())).one_or_none()
+    stored = user.password_hash if user is not None and user.active else None
+    try:
+        _HASHER.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or stored is None:
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        user.password_hash = _HASHER.hash(password)
+    return user
+
+
+def user_by_name(session: Session, name: str) -> User:
+    """Return a member by login name.
+
+    Raises:
+        NotFound: there is no such member.
+    """
+    user = session.scalars(select(User).where(User.name == name)).one_or_none()
+    if user is None:
+        raise NotFound(f"no user named '{name}'", field="name")
+    return user

@@ -31,6 +31,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     **{(s, "withdraw"): WD for s in (G, B, GB, ST, RES, RB)},
     (RES, "report_back"): RB, (RES, "note"): RES,
     (RB, "confirm"): CL, (RB, "reopen"): G, (RB, "note"): RB,
+    **{(s, "reveal"): s for s in (C, G, B, GB, ST, RES, RB)},
 }
 
 PARAMS = {"reason": "why", "summary": "what was done", "message": "to the resident", "merge_into": 7,

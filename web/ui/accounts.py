@@ -1,0 +1,175 @@
+"""Staff log in with a password; each page knows the member and their role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+import flask_login
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from sqlalchemy.orm import Session
+
+from schemas.vocabulary import Role
+from web.session import db_session
+from web.ui.forms import LoginForm
+from web.ui.i18n import safe_next
+from web.ui.security import limiter, login_limit, protect_forms
+from workflow.models import User
+from workflow.users import authenticate
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+bp = Blueprint("accounts", __name__)
+protect_forms(bp)
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = _l("Please log in to see this page.")
+login_manager.login_message_category = "info"
+
+PARTY_ROLES = {Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY, Role.STREET_STAFF, Role.MEDIATOR}
+
+
+@dataclass(frozen=True)
+class Member(UserMixin):  # type: ignore[misc]
+    """The logged-in member as the pages need it, detached from any database session."""
+
+    user_id: int
+    name: str
+    display_name: str
+    role: str
+    unit_code: str
+    unit_name: str
+    unit_level: str
+    language: str | None
+    fingerprint: str
+
+    def get_id(self) -> str:
+        """Return the session id; it changes with the password, which logs out other sessions."""
+        return f"{self.user_id}.{self.fingerprint}"
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the member administers the deployment."""
+        return self.role == Role.ADMIN
+
+    @property
+    def has_inbox(self) -> bool:
+        """Tell whether the member works at a party level that receives escalations."""
+        return self.role in PARTY_ROLES
+
+
+def _fingerprint(user: User) -> str:
+    return (user.password_hash or "")[-12:]
+
+
+def as_member(user: User) -> Member:
+    """Return the page's view of a staff member."""
+    return Member(user.id, user.name, user.display_name, user.role, user.unit.code, user.unit.name,
+                  user.unit.level, user.language, _fingerprint(user))
+
+
+def load_member(session_id: str) -> Member | None:
+    """Find the member of a session, or None if they are gone, inactive or changed their password."""
+    user_id, _, fingerprint = session_id.partition(".")
+    if not user_id.isdigit():
+        return None
+    with db_session() as session:
+        user = session.get(User, int(user_id))
+        if user is None or not user.active or _fingerprint(user) != fingerprint:
+            return None
+        return as_member(user)
+
+
+login_manager.user_loader(load_member)
+
+
+def login_required(view: F) -> F:
+    """Send visitors who are not logged in to the login page (Flask-Login's, typed)."""
+    return cast(F, flask_login.login_required(view))
+
+
+def member() -> Member:
+    """Return the member logged in for this request."""
+    return cast(Member, current_user)
+
+
+def member_row(session: Session) -> User:
+    """Load the logged-in member's row in ``session`` (to act with it)."""
+    user = session.get(User, member().user_id)
+    if user is None:
+        abort(401)
+    return user
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Let only members with one of ``roles`` open a page (403 for the others)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if member().role not in roles:
+                abort(403, _("Your role may not open this page."))
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def home_of(who: Member) -> str:
+    """Return where a member starts: the inbox for party levels, administration, or the queue."""
+    if who.is_admin:
+        return url_for("admin.org")
+    if who.has_inbox:
+        return url_for("staff.inbox")
+    return url_for("staff.queue")
+
+
+def _login_name() -> str:
+    return (request.form.get("name") or "").strip().lower() or "-"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"], key_func=_login_name)
+def login() -> ResponseReturnValue:
+    """Show the login form; log the member in with name and password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        with db_session() as session:
+            user = authenticate(session, form.name.data or "", form.password.data or "")
+            who = as_member(user) if user is not None else None
+        if who is None:
+            flash(_("Wrong name or password."), "error")
+            return render_template("login.html", form=form), 401
+        login_user(who)
+        return redirect(safe_next(request.args.get("next"), home_of(who)))
+    return render_template("login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Log out and go back to the login page."""
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """Send members to their start page and everyone else to the resident's status page."""
+    if current_user.is_authenticated:
+        return redirect(home_of(member()))
+    return render_template("welcome.html")
+
+
+def init(app: Flask) -> None:
+    """Install the login manager on ``app``."""
+    login_manager.init_app(app)

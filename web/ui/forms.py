@@ -1,0 +1,70 @@
+"""The pages' forms (Flask-WTF: each carries its CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+PHONE = Regexp(r"^\+?[0-9 -]{5,20}$", message=_l("Digits only, e.g. 13800138000."))
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    """Name and password."""
+
+    name = StringField(_l("Login name"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class NewCaseForm(FlaskForm):  # type: ignore[misc]
+    """What a grid leader logs: where, what, who, how urgent, and a photo."""
+
+    category = SelectField(_l("Category"), validators=[DataRequired()])
+    grid = SelectField(_l("Grid"), validators=[DataRequired()])
+    severity = SelectField(_l("Severity"), validators=[Optional()])
+    description = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=4000)])
+    reporter_name = StringField(_l("Resident's name"), validators=[Optional(), Length(max=64)])
+    reporter_phone = StringField(_l("Resident's phone"), validators=[Optional(), PHONE])
+    other_name = StringField(_l("Other party's name"), validators=[Optional(), Length(max=64)])
+    other_phone = StringField(_l("Other party's phone"), validators=[Optional(), PHONE])
+    photo = FileField(_l("Photo"))
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """One action on a case, with the text it needs; the version guards against acting on a stale page."""
+
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
+    summary = TextAreaField(_l("What was done"), validators=[Optional(), Length(max=4000)])
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=4000)])
+    extend_by = SelectField(_l("Extend by"), choices=[SelectChoice(f"P{n}D", str(n)) for n in (1, 2, 3, 5)],
+                            validators=[Optional()])
+    merge_into = IntegerField(_l("Merge into case"), validators=[Optional()])
+    expected_version = HiddenField()
+
+
+class RevealForm(FlaskForm):  # type: ignore[misc]
+    """Asks to see one party's full details (logged)."""
+
+
+class TrackForm(FlaskForm):  # type: ignore[misc]
+    """The resident's lookup: tracking code and the last four digits of their phone."""
+
+    code = StringField(_l("Tracking code"), validators=[DataRequired(), Length(max=40)])
+    phone_last4 = StringField(_l("Last four digits of your phone"),
+                              validators=[DataRequired(), Regexp(r"^[0-9]{4}$", message=_l("Four digits."))])
+
+
+class EvaluationForm(FlaskForm):  # type: ignore[misc]
+    """The resident's answer after report back."""
+
+    resolved = RadioField(_l("Was the problem resolved?"), validators=[DataRequired()],
+                          choices=[SelectChoice("yes", _l("Yes")), SelectChoice("partly", _l("Partly")),
+                                   SelectChoice("no", _l("No"))])
+    satisfaction = RadioField(_l("How satisfied are you?"), validators=[DataRequired()], coerce=int,
+                              choices=[SelectChoice(str(n), label) for n, label in (
+                                  (5, _l("Very satisfied")), (4, _l("Satisfied")), (3, _l("Neutral")),
+                                  (2, _l("Unsatisfied")), (1, _l("Very unsatisfied")))])
+    comment = TextAreaField(_l("Anything to add?"), validators=[Optional(), Length(max=1000)])

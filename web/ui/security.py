@@ -1,0 +1,108 @@
+"""What keeps the pages safe: the secret key, CSRF on every form, security headers, rate limits."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_talisman import Talisman
+from flask_wtf.csrf import CSRFProtect
+
+from workflow import config
+
+csrf = CSRFProtect()
+limiter = Limiter(get_remote_address, default_limits=[])
+
+# Everything the pages load comes from the app itself: no CDN, no inline script or style.
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def https_only() -> bool:
+    """Tell whether the deployment is served over HTTPS (``GRIDCASE_HTTPS=1``): secure cookies, HSTS."""
+    return os.environ.get("GRIDCASE_HTTPS", "") in {"1", "true", "yes"}
+
+
+def login_limit() -> str:
+    """Return the limit on login attempts per address and per name (``GRIDCASE_LOGIN_LIMIT``)."""
+    return os.environ.get("GRIDCASE_LOGIN_LIMIT", "10 per minute")
+
+
+def track_limit() -> str:
+    """Return the limit on residents' status lookups per address (``GRIDCASE_TRACK_LIMIT``)."""
+    return os.environ.get("GRIDCASE_TRACK_LIMIT", "20 per minute")
+
+
+def ratelimit_storage() -> str:
+    """Return where rate-limit counters live: ``GRIDCASE_RATELIMIT_STORAGE``, else Redis if it is the broker.
+
+    Counters in memory hold per process, so several gunicorn workers need Redis.
+    """
+    explicit = os.environ.get("GRIDCASE_RATELIMIT_STORAGE")
+    if explicit:
+        return explicit
+    broker = config.broker_url()
+    return broker if broker.startswith(("redis://", "rediss://")) else "memory://"
+
+
+def secret_key() -> str:
+    """Return ``GRIDCASE_SECRET_KEY``, or a key kept in the data folder (made once, shared by every worker)."""
+    explicit = os.environ.get("GRIDCASE_SECRET_KEY")
+    if explicit:
+        return explicit
+    path: Path = config.data_dir() / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two processes starting at once agree on whichever key was written first.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip()
+
+
+def init(app: Flask) -> None:
+    """Install the secret key, CSRF protection, security headers and the rate limiter on ``app``."""
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key()
+    # The JSON API authenticates with bearer tokens, not cookies: only the pages check CSRF tokens.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # a form opened in the morning still posts in the afternoon
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config.setdefault("RATELIMIT_STORAGE_URI", ratelimit_storage())
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis away: count in memory for a while rather than refuse every login.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    csrf.init_app(app)
+    secure = https_only()
+    Talisman(
+        app,
+        force_https=secure,
+        strict_transport_security=secure,
+        session_cookie_secure=secure,
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+    limiter.init_app(app)
+
+
+def protect_forms(blueprint: Blueprint) -> None:
+    """Check the CSRF token of every POST to ``blueprint``'s pages."""
+
+    @blueprint.before_request
+    def check_csrf() -> None:
+        csrf.protect()

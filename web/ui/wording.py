@@ -1,0 +1,127 @@
+"""Words for the machine's triggers, timeline steps and roles, in the page language (gettext)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+# The text each action asks for, by form field; the machine refuses the action without it.
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "note": ("message",),
+    "resolve": ("summary",),
+    "report_back": ("message",),
+    "escalate": ("reason",),
+    "take_over": ("reason",),
+    "send_back": ("reason",),
+    "urge": ("message",),
+    "supervise": ("message",),
+    "request_pause": ("reason",),
+    "refuse_pause": ("reason",),
+    "request_extension": ("extend_by", "reason"),
+    "refuse_extension": ("reason",),
+    "reject": ("reason",),
+    "withdraw": ("reason",),
+    "merge": ("merge_into", "reason"),
+}
+
+_ACTIONS: dict[str, LazyString] = {
+    "accept": _l("Accept (sign for it)"),
+    "note": _l("Add a note"),
+    "resolve": _l("Resolve"),
+    "report_back": _l("Report back to the resident"),
+    "escalate": _l("Escalate to the level above"),
+    "take_over": _l("Take over"),
+    "send_back": _l("Send back down with instructions"),
+    "urge": _l("Urge the level below (催办)"),
+    "supervise": _l("Supervise (督办)"),
+    "request_pause": _l("Ask to pause the clock"),
+    "approve_pause": _l("Approve the pause"),
+    "refuse_pause": _l("Refuse the pause"),
+    "resume": _l("Resume the clock"),
+    "request_extension": _l("Ask for more time"),
+    "approve_extension": _l("Approve the extension"),
+    "refuse_extension": _l("Refuse the extension"),
+    "reject": _l("Reject (not for the grid)"),
+    "withdraw": _l("Withdraw"),
+    "merge": _l("Merge into another case"),
+}
+
+_STEPS: dict[str, LazyString] = {
+    "submitted": _l("Logged"),
+    "dispatch": _l("Sent to the grid"),
+    "emergency": _l("Emergency: sent to the street"),
+    "deadline_passed": _l("Deadline passed"),
+    "confirm": _l("Closed after the resident's answer"),
+    "reopen": _l("Reopened: the resident says it is not resolved"),
+    "warn": _l("Deadline warning"),
+    "contact_overdue": _l("Not signed for in time"),
+    "reveal": _l("Full details shown"),
+    "reapply_policy": _l("Deadline policy applied again"),
+    "accept": _l("Accepted"),
+    "note": _l("Note"),
+    "resolve": _l("Resolved"),
+    "report_back": _l("Reported back"),
+    "escalate": _l("Escalated"),
+    "take_over": _l("Taken over"),
+    "send_back": _l("Sent back down"),
+    "urge": _l("Urged (催办)"),
+    "supervise": _l("Supervised (督办)"),
+    "request_pause": _l("Pause asked"),
+    "approve_pause": _l("Pause approved"),
+    "refuse_pause": _l("Pause refused"),
+    "resume": _l("Clock resumed"),
+    "request_extension": _l("More time asked"),
+    "approve_extension": _l("Extension approved"),
+    "refuse_extension": _l("Extension refused"),
+    "reject": _l("Rejected"),
+    "withdraw": _l("Withdrawn"),
+    "merge": _l("Merged"),
+}
+
+_FIELDS: dict[str, LazyString] = {
+    "reason": _l("Reason"),
+    "summary": _l("What was done"),
+    "message": _l("Message"),
+}
+
+_ROLES: dict[str, LazyString] = {
+    "grid_leader": _l("Grid leader"),
+    "household_leader": _l("Household leader"),
+    "branch_secretary": _l("Branch secretary"),
+    "general_branch_secretary": _l("General-branch secretary"),
+    "mediator": _l("Mediator"),
+    "street_staff": _l("Street staff"),
+    "admin": _l("Administrator"),
+}
+
+_PARTY_ROLES: dict[str, LazyString] = {
+    "reporter": _l("Reporter"),
+    "applicant": _l("Applicant"),
+    "respondent": _l("Respondent"),
+    "third_party": _l("Third party"),
+}
+
+
+def action_label(trigger: str) -> str:
+    """Name an action on a button."""
+    return str(_ACTIONS.get(trigger, trigger))
+
+
+def step_label(kind: str) -> str:
+    """Name a timeline step."""
+    return str(_STEPS.get(kind, kind))
+
+
+def field_label(name: str) -> str:
+    """Name an action's text field."""
+    return str(_FIELDS.get(name, name))
+
+
+def role_label(role: str) -> str:
+    """Name a staff role."""
+    return str(_ROLES.get(role, role))
+
+
+def party_role_label(role: str) -> str:
+    """Name a party's part in a case."""
+    return str(_PARTY_ROLES.get(role, role))
