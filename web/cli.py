@@ -14,7 +14,7 @@ from workflow.db import default_engine, unit_of_work
 from workflow.errors import DomainError
 from workflow.org import import_org, read_org_file
 from workflow.schema import upgrade
-from workflow.users import add_user, create_token
+from workflow.users import add_user, create_token, set_password, user_by_name
 
 
 def _fail(exc: DomainError) -> None:
@@ -83,14 +83,37 @@ def user() -> None:
               "street_staff, mediator, household_leader or admin.")
 @click.option("--display-name", default=None, help="Name shown to people (default: NAME).")
 @click.option("--phone", default=None)
-def user_add(name: str, unit_code: str, role: str, display_name: str | None, phone: str | None) -> None:
+@click.option("--password", "ask_password", is_flag=True, help="Ask for a password to log in to the pages.")
+def user_add(name: str, unit_code: str, role: str, display_name: str | None, phone: str | None,
+             ask_password: bool) -> None:
     """Add a staff member to a unit with a role."""
+    password = _ask_password() if ask_password else None
     try:
         with unit_of_work() as session:
             member = add_user(session, name, unit_code, role, display_name, phone)
+            if password is not None:
+                set_password(member, password)
             click.echo(f"added {member.name} ({member.role}) to {member.unit.code} {member.unit.name}")
     except DomainError as exc:
         _fail(exc)
+
+
+@user.command("password")
+@click.argument("name")
+def user_password(name: str) -> None:
+    """Set a member's password for the pages (asked twice, never echoed); other sessions end."""
+    password = _ask_password()
+    try:
+        with unit_of_work() as session:
+            set_password(user_by_name(session, name), password)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"password of {name} set")
+
+
+def _ask_password() -> str:
+    # Read from stdin when it is not a terminal, so scripts can pipe a password in.
+    return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
 
 
 @main.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import sys
 
@@ -18,29 +19,36 @@ from workflow.models import ApiToken, User
 from workflow.org import DEMO_ORG_FILE, import_org, is_empty, read_org_file
 from workflow.policy import current_policy
 from workflow.schema import upgrade
-from workflow.users import create_token
+from workflow.users import create_token, set_password
 
-# Demo members who get a token on first start, so the API can be tried at once.
+# Demo members who get a token and a password on first start, so the API and the pages can be tried at once.
 DEMO_USERS = ("xy01a1.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
+DEMO_ADMIN = "xy.admin"
 
 
-def prepare() -> dict[str, str]:
-    """Check the policy, migrate the database, load the demo tree if it is empty; return new demo tokens."""
+def prepare() -> tuple[dict[str, str], dict[str, str]]:
+    """Check the policy, migrate the database, load the demo tree if it is empty; return new tokens and passwords."""
     current_policy()
     upgrade(default_engine())
     tokens: dict[str, str] = {}
+    passwords: dict[str, str] = {}
     with unit_of_work() as session:
         if not is_empty(session):
-            return tokens
+            return tokens, passwords
         import_org(session, read_org_file(DEMO_ORG_FILE))
-        for name in DEMO_USERS:
+        for name in (*DEMO_USERS, DEMO_ADMIN):
             user = session.scalars(select(User).where(User.name == name)).one()
-            if session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).first() is None:
+            if name != DEMO_ADMIN and session.scalars(
+                    select(ApiToken).where(ApiToken.user_id == user.id)).first() is None:
                 tokens[name] = create_token(session, name)
-    if tokens:
-        lines = [f"{name}\t{token}" for name, token in tokens.items()]
-        (config.data_dir() / "demo-tokens.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return tokens
+            if user.password_hash is None:
+                passwords[name] = secrets.token_urlsafe(9)
+                set_password(user, passwords[name])
+    for file_name, values in (("demo-tokens.txt", tokens), ("demo-passwords.txt", passwords)):
+        if values:
+            lines = [f"{name}\t{value}" for name, value in values.items()]
+            (config.data_dir() / file_name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tokens, passwords
 
 
 def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
@@ -62,7 +70,7 @@ def run(host: str, port: int, worker_threads: int) -> int:
     """Run everything until Ctrl-C; return the exit code."""
     config.data_dir().mkdir(parents=True, exist_ok=True)
     try:
-        tokens = prepare()
+        tokens, passwords = prepare()
     except DomainError as exc:
         click.echo(f"gridcase: {exc.message}", err=True)
         return 2
@@ -70,12 +78,17 @@ def run(host: str, port: int, worker_threads: int) -> int:
     click.echo(f"gridcase is starting; data in {config.data_dir()}")
     click.echo(f"  database: {default_engine().url.render_as_string(hide_password=True)}")
     click.echo(f"  broker:   {config.broker_url()}")
+    click.echo(f"  pages:    {base}/   (staff log in at {base}/login; residents follow cases at {base}/track)")
     click.echo(f"  API:      {base}/api/v1/units   (OpenAPI: {base}/openapi.json)")
     click.echo(f"  submit:   POST {base}/api/v1/events  (see README.md for an example)")
     if tokens:
         click.echo("  demo staff tokens (also in demo-tokens.txt in the data folder):")
         for name, token in tokens.items():
             click.echo(f"    {name}: {token}")
+    if passwords:
+        click.echo("  demo logins for the pages (also in demo-passwords.txt in the data folder):")
+        for name, password in passwords.items():
+            click.echo(f"    {name}: {password}")
     click.echo("Press Ctrl-C to stop; nothing is lost when you start it again.")
     env = dict(os.environ, GRIDCASE_HOME=str(config.data_dir()), PYTHONUNBUFFERED="1")
     manager = Manager()

@@ -149,8 +149,8 @@ def _link(case: Case | None, kind: str) -> str | None:
         return None
     base = config.public_base_url()
     if kind == "notify_resident":
-        return f"{base}/api/v1/track/{display(case.tracking_code)}"
-    return f"{base}/api/v1/cases/{case.id}"
+        return f"{base}/track?code={display(case.tracking_code)}"
+    return f"{base}/cases/{case.id}"
 
 
 def send_one(session: Session, d: Delivery, now: datetime) -> str:

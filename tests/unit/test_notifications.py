@@ -89,7 +89,7 @@ def test_the_resident_is_told_on_report_back_with_a_link(client: FlaskClient, en
     texts = [json.loads(x) for x in sms_sink.read_text(encoding="utf-8").splitlines()]
     mine = [t for t in texts if t["phone"] == REPORTER_PHONE]
     assert len(mine) == 1
-    assert "已协调楼上住户" in mine[0]["text"] and "/api/v1/track/" in mine[0]["text"]
+    assert "已协调楼上住户" in mine[0]["text"] and "/track?code=" in mine[0]["text"]
 
 
 def test_quiet_hours_hold_a_notice_but_not_an_emergency(client: FlaskClient, engine: Engine,
