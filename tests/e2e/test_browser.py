@@ -47,7 +47,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def shots(request: pytest.FixtureRequest) -> Path:
-    folder = SCREENSHOTS / request.node.name
+    folder: Path = SCREENSHOTS / str(request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder

@@ -32,7 +32,8 @@ SOURCE = _source_messages()
 def test_every_string_of_the_pages_is_translated(language: str) -> None:
     with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
         catalog = read_po(handle)
-    missing = sorted(m for m in SOURCE if not (catalog.get(m) and catalog.get(m).string))
+    translated = {m.id for m in catalog if m.id and m.string}
+    missing = sorted(SOURCE - translated)
     assert not missing, f"{language}: {len(missing)} strings without a translation, e.g. {missing[:5]}"
     fuzzy = sorted(m.id for m in catalog if m.id and m.fuzzy)
     assert not fuzzy, f"{language}: fuzzy translations to review: {fuzzy[:5]}"
