@@ -128,7 +128,8 @@ def test_logout_ends_the_session(leader: Browser) -> None:
 # --- CSRF and headers ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/login", "/logout", "/cases/new", "/cases/1/actions/note",
-                                  "/cases/1/parties/1/reveal", "/track", "/track/ABCD-EFGH/evaluation"])
+                                  "/cases/1/parties/1/reveal", "/track", "/track/ABCD-EFGH/evaluation",
+                                  "/account/language", "/account/password"])
 def test_every_form_refuses_a_post_without_its_csrf_token(leader: Browser, path: str) -> None:
     response = leader.client.post(path, data={"message": "x", "name": LEADER, "password": PASSWORD})
     assert response.status_code == 400
@@ -467,3 +468,30 @@ def test_times_are_shown_in_the_deployments_zone(leader: Browser, engine: Engine
     leader.get("/lang/en")
     # 17:05 UTC is 01:05 the next day in Asia/Shanghai.
     assert "11/27/26, 1:05" in leader.get(f"/cases/{case_id}").text
+
+
+# --- my account ------------------------------------------------------------------------------
+
+def test_changing_my_password_ends_my_other_sessions(app: Any, engine: Engine) -> None:
+    phone = Browser(app, engine, LEADER)
+    desk = Browser(app, None)  # type: ignore[arg-type]
+    token = csrf_of(desk.get("/login").text)
+    assert desk.client.post("/login", data={"name": LEADER, "password": PASSWORD, "csrf_token": token}).status_code == 302
+    wrong = phone.post_form("/account", "/account/password", {"current": "nope", "new": "a new password 1",
+                                                              "again": "a new password 1"})
+    assert wrong.status_code == 403
+    differ = phone.post_form("/account", "/account/password", {"current": PASSWORD, "new": "a new password 1",
+                                                               "again": "another one 22"})
+    assert differ.status_code == 422
+    short = phone.post_form("/account", "/account/password", {"current": PASSWORD, "new": "short", "again": "short"})
+    assert short.status_code == 422 and "at least 10" in short.text
+    done = phone.post_form("/account", "/account/password", {"current": PASSWORD, "new": "a new password 1",
+                                                             "again": "a new password 1"})
+    assert done.status_code == 302
+    assert phone.get("/queue").status_code == 200  # this session goes on
+    assert "/login" in desk.get("/queue").headers["Location"]  # the other one ended
+
+
+def test_my_saved_language_is_used_on_every_page(leader: Browser) -> None:
+    assert leader.post_form("/account", "/account/language", {"language": "en"}).status_code == 302
+    assert '<html lang="en">' in leader.get("/queue", headers={"Accept-Language": "zh-CN"}).text

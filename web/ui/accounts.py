@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 import flask_login
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Role
 from web.session import db_session
-from web.ui.forms import LoginForm
+from web.ui.forms import LanguageForm, LoginForm, PasswordForm
 from web.ui.i18n import safe_next
 from web.ui.security import limiter, login_limit, protect_forms
+from workflow.errors import DomainError
 from workflow.models import User
-from workflow.users import authenticate
+from workflow.users import authenticate, set_password
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,6 +162,57 @@ def logout() -> ResponseReturnValue:
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.get("/account")
+@login_required
+def account() -> ResponseReturnValue:
+    """My account: language of the pages and my password."""
+    language = LanguageForm(language=member().language or "zh_Hans")
+    return render_template("account.html", language_form=language, password_form=PasswordForm())
+
+
+@bp.post("/account/language")
+@login_required
+def account_language() -> ResponseReturnValue:
+    """Keep the language I chose for the pages."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        with db_session() as session:
+            member_row(session).language = form.language.data
+        session_language_reset()
+        flash(_("Language saved."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/password")
+@login_required
+@limiter.limit(login_limit, methods=["POST"])
+def account_password() -> ResponseReturnValue:
+    """Change my password after giving the current one; my other sessions end."""
+    form = PasswordForm()
+    language = LanguageForm(language=member().language or "zh_Hans")
+    if not form.validate_on_submit():
+        return render_template("account.html", language_form=language, password_form=form), 422
+    try:
+        with db_session() as session:
+            user = authenticate(session, member().name, form.current.data or "")
+            if user is None:
+                form.current.errors = [_("The current password is wrong.")]
+                return render_template("account.html", language_form=language, password_form=form), 403
+            set_password(user, form.new.data or "")
+            who = as_member(user)
+    except DomainError as exc:
+        form.new.errors = [exc.message]
+        return render_template("account.html", language_form=language, password_form=form), 422
+    login_user(who)  # this session goes on under the new password; the others end
+    flash(_("Password changed."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+def session_language_reset() -> None:
+    """Let the member's saved language win over a switch made earlier in this visit."""
+    flask_session.pop("lang", None)
 
 
 @bp.get("/")

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 PHONE = Regexp(r"^\+?[0-9 -]{5,20}$", message=_l("Digits only, e.g. 13800138000."))
 
@@ -17,6 +17,23 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
     name = StringField(_l("Login name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class LanguageForm(FlaskForm):  # type: ignore[misc]
+    """The member's language for the pages."""
+
+    language = SelectField(_l("Language"), validators=[DataRequired()],
+                           choices=[SelectChoice("zh_Hans", "简体中文"), SelectChoice("zh_Hant", "繁體中文"),
+                                    SelectChoice("en", "English")])
+
+
+class PasswordForm(FlaskForm):  # type: ignore[misc]
+    """A member changing their own password."""
+
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    again = PasswordField(_l("New password again"),
+                          validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
 
 
 class NewCaseForm(FlaskForm):  # type: ignore[misc]
