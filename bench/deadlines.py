@@ -65,13 +65,16 @@ from bench.support import (
     child_env,
     count_rows,
     ensure_database,
+    explain,
     flush_broker,
     log,
     percentile,
+    record_current_policy,
     report_logs,
     reset_database,
     scalar_int,
     sigterm_as_interrupt,
+    vacuum_analyze,
     wait_for_workers,
     wait_until,
 )
@@ -103,26 +106,6 @@ def phase(name: str, timings: dict[str, float]) -> Iterator[None]:
         yield
     finally:
         timings[name] = time.monotonic() - started
-
-
-# --------------------------------------------------------------------------------------
-# Database and broker
-# --------------------------------------------------------------------------------------
-
-
-def vacuum_analyze(engine: Engine, tables: Sequence[str]) -> None:
-    """VACUUM ANALYZE the tables (outside a transaction), so every round starts from the same shape."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in tables:
-            conn.execute(text(f"VACUUM ANALYZE {table}"))
-
-
-def explain(engine: Engine, query: str) -> list[str]:
-    """Return the EXPLAIN ANALYZE plan of ``query``, run in a transaction that is rolled back."""
-    with engine.connect() as conn:
-        plan = [str(line) for line in conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {query}")).scalars()]
-        conn.rollback()
-    return plan
 
 
 # --------------------------------------------------------------------------------------
@@ -160,15 +143,6 @@ DEADLINES_SQL = """
 INSERT INTO deadlines (case_id, kind, level, due_at, token, status, created_at)
 SELECT id, 'resolve', level, deadline_at, clock_token, 'armed', submitted_at FROM cases ORDER BY id
 """
-
-
-def record_current_policy(engine: Engine) -> int:
-    """Store the policy in force (as the engine does when a clock starts) and return its row id."""
-    from workflow.deadlines import record_policy
-    from workflow.policy import current_policy
-
-    with unit_of_work(engine) as session:
-        return record_policy(session, current_policy())
 
 
 def generate(engine: Engine, cases: int, due: int, timings: dict[str, float]) -> Layout:

@@ -1,10 +1,11 @@
 """What the benchmark scripts in ``bench/`` share: helpers, process management, database and broker set-up.
 
-``bench/throughput.py`` and ``bench/deadlines.py`` import it as ``bench.support``: the
-logging and waiting helpers and ``BenchError``; the guards that keep a benchmark on this
-machine and on a database it may wipe; ``Processes``, which starts the web app and Celery
-workers each in a session of its own and stops them (SIGTERM, then SIGKILL to the group),
-and the reading of their logs; the preparation of the benchmark database and the broker.
+The scripts of ``bench/`` import it as ``bench.support``: the logging and waiting helpers
+and ``BenchError``; the guards that keep a benchmark on this machine and on a database it
+may wipe; ``Processes``, which starts the web app and Celery workers each in a session of
+its own and stops them (SIGTERM, then SIGKILL to the group), and the reading of their logs;
+the preparation of the benchmark database and the broker; VACUUM ANALYZE, EXPLAIN ANALYZE
+and recording the policy in force.
 
 Celery workers import ``bench.throughput`` (``-A bench.throughput:noop_app``), and with it
 this module: it must stay importable without side effects.
@@ -310,3 +311,36 @@ def count_rows(engine: Engine, query: str, **params: Any) -> dict[str, int]:
     """Run a ``SELECT key, count(*) ... GROUP BY key`` query and return it as a dict."""
     with engine.connect() as conn:
         return {str(key): int(n) for key, n in conn.execute(text(query), params)}
+
+
+def vacuum_analyze(engine: Engine, tables: Sequence[str]) -> None:
+    """VACUUM ANALYZE the tables (outside a transaction), so every round starts from the same shape."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+
+def explain(engine: Engine, query: str, params: dict[str, Any] | None = None) -> list[str]:
+    """Return the EXPLAIN ANALYZE plan of ``query``, run in a transaction that is rolled back.
+
+    Args:
+        engine: The database.
+        query: SQL text; with ``params`` it is passed to the driver as it is (``%(name)s`` placeholders,
+            as SQLAlchemy hands a statement to psycopg), without them through ``text()``.
+        params: The driver parameters of ``query``, if any.
+    """
+    statement = f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {query}"
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(statement, params) if params is not None else conn.execute(text(statement))
+        plan = [str(line) for line in result.scalars()]
+        conn.rollback()
+    return plan
+
+
+def record_current_policy(engine: Engine) -> int:
+    """Store the policy in force (as the engine does when a clock starts) and return its row id."""
+    from workflow.deadlines import record_policy
+    from workflow.policy import current_policy
+
+    with unit_of_work(engine) as session:
+        return record_policy(session, current_policy())
