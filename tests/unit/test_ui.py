@@ -31,6 +31,8 @@ class Browser:
 
     def __init__(self, app: Any, engine: Engine, name: str | None = None) -> None:
         self.client: FlaskClient = app.test_client()
+        # The assertions read English; the language tests ask for the others explicitly.
+        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         if name:
             log_in(self.client, engine, name)
 
@@ -81,6 +83,7 @@ def test_pages_for_staff_send_visitors_to_the_login(client: FlaskClient) -> None
 
 
 def test_wrong_password_is_refused_and_right_one_opens_the_queue(client: FlaskClient, engine: Engine) -> None:
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     give_password(engine, LEADER)
     token = csrf_of(client.get("/login").text)
     wrong = client.post("/login", data={"name": LEADER, "password": "not the password", "csrf_token": token})
@@ -249,7 +252,7 @@ def test_case_page_offers_only_what_the_machine_allows(leader: Browser, engine: 
     offered = set(re.findall(r'data-action="([a-z_]+)"', html))
     assert {"accept", "note", "resolve", "escalate"} <= offered
     assert not offered & {"report_back", "take_over", "send_back", "urge", "supervise", "approve_pause"}
-    assert '<li class="current" aria-current="step"><strong>网格</strong>' in html
+    assert '<li class="current" aria-current="step"><strong>Grid</strong>' in html
 
 
 def test_a_refused_action_says_why(leader: Browser, engine: Engine, published: Published) -> None:
