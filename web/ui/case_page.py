@@ -14,7 +14,7 @@ from schemas.api import ActionRequest
 from schemas.vocabulary import HANDLING_LADDER, Level
 from web.session import db_session, publish_notices
 from web.ui.accounts import login_required, member_row
-from web.ui.errors import html_errors, status_of
+from web.ui.errors import explain, html_errors, status_of
 from web.ui.forms import ActionForm, RevealForm
 from web.ui.security import protect_forms
 from web.ui.wording import ACTION_FIELDS, action_label
@@ -118,7 +118,7 @@ def act(case_id: int, trigger: str) -> ResponseReturnValue:
             _case, applied = perform_action(session, case_id, trigger, member_row(session), request_body)
             notice_ids = applied.notice_ids
     except DomainError as exc:
-        return render_case(case_id, error=exc.message, status=status_of(exc), form=form)
+        return render_case(case_id, error=explain(exc), status=status_of(exc), form=form)
     except ValueError as exc:  # pydantic: a text too long or badly formed
         return render_case(case_id, error=str(exc), status=422, form=form)
     publish_notices(notice_ids)
@@ -134,7 +134,7 @@ def reveal(case_id: int, party_id: int) -> ResponseReturnValue:
         with db_session() as session:
             reveal_party(session, case_id, party_id, member_row(session))
     except DomainError as exc:
-        return render_case(case_id, error=exc.message, status=status_of(exc))
+        return render_case(case_id, error=explain(exc), status=status_of(exc))
     return render_case(case_id, revealed=party_id)
 
 

@@ -4,10 +4,37 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from werkzeug.exceptions import HTTPException
 
 from web.errors import STATUS, http_error_json
-from workflow.errors import DomainError
+from workflow.errors import (
+    DomainError,
+    EventConflict,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+)
+
+# The domain words its refusals in English for operators and logs; a page leads with one of
+# these sentences in the reader's language and keeps the precise reason after it.
+_SENTENCES: dict[type[DomainError], LazyString] = {
+    NotFound: _l("Not found."),
+    InvalidInput: _l("Please check what you entered."),
+    InvalidTransition: _l("This is not possible while the case is in its present state."),
+    StaleVersion: _l("The case changed since you opened this page: reload it and try again."),
+    Forbidden: _l("You may not do this."),
+    EventConflict: _l("This conflicts with what is already stored."),
+}
+
+
+def explain(exc: DomainError) -> str:
+    """Say why something was refused: a sentence in the page language, then the precise reason."""
+    sentence = next((str(text) for kind, text in _SENTENCES.items() if isinstance(exc, kind)), None)
+    return f"{sentence} ({exc.message})" if sentence else exc.message
 
 
 def status_of(exc: DomainError) -> int:
@@ -20,7 +47,7 @@ def html_errors(blueprint: Blueprint) -> None:
 
     @blueprint.errorhandler(DomainError)
     def refused(exc: DomainError) -> ResponseReturnValue:
-        return render_template("error.html", status=status_of(exc), message=exc.message), status_of(exc)
+        return render_template("error.html", status=status_of(exc), message=explain(exc)), status_of(exc)
 
 
 def init(app: Flask) -> None:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from schemas.api import EvaluationRequest
 from schemas.vocabulary import PartyRole
 from web.session import db_session, publish_notices
-from web.ui.errors import html_errors
+from web.ui.errors import explain, html_errors
 from web.ui.forms import EvaluationForm, TrackForm
 from web.ui.i18n import current_language
 from web.ui.security import limiter, protect_forms, track_limit
@@ -95,7 +95,7 @@ def answer(code: str) -> ResponseReturnValue:
             _case, applied = evaluate(db, case.id, body)
             notice_ids = applied.notice_ids
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(explain(exc), "error")
         return redirect(url_for("resident.status", code=code))
     publish_notices(notice_ids)
     flash(_("Thank you. Your answer is recorded."), "success")
