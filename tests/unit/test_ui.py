@@ -498,3 +498,11 @@ def test_changing_my_password_ends_my_other_sessions(app: Any, engine: Engine) -
 def test_my_saved_language_is_used_on_every_page(leader: Browser) -> None:
     assert leader.post_form("/account", "/account/language", {"language": "en"}).status_code == 302
     assert '<html lang="en">' in leader.get("/queue", headers={"Accept-Language": "zh-CN"}).text
+
+
+@pytest.mark.parametrize(("language", "required"), [("zh_Hans", "该字段是必填字段"), ("zh_Hant", "此欄位是必需的"),
+                                                    ("en", "This field is required")])
+def test_form_messages_are_in_the_page_language(leader: Browser, language: str, required: str) -> None:
+    leader.get(f"/lang/{language}")
+    response = leader.post_form("/cases/new", "/cases/new", {"category": "NEI", "grid": GRID, "severity": ""})
+    assert response.status_code == 422 and required in response.text

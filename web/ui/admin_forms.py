@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from web.ui.forms import PageForm
 from workflow.users import MIN_PASSWORD_LENGTH
 
 CODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
@@ -27,20 +27,20 @@ class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
     option_widget = CheckboxInput()
 
 
-class RenameUnitForm(FlaskForm):  # type: ignore[misc]
+class RenameUnitForm(PageForm):
     """A unit's new name."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
 
 
-class ChildUnitForm(FlaskForm):  # type: ignore[misc]
+class ChildUnitForm(PageForm):
     """A unit to add one level below another."""
 
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=64), CODE])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
 
 
-class MemberForm(FlaskForm):  # type: ignore[misc]
+class MemberForm(PageForm):
     """What the administrator sets on a member; an empty password keeps the current one."""
 
     display_name = StringField(_l("Name shown"), validators=[DataRequired(), Length(max=100)])
@@ -68,7 +68,7 @@ class NewMemberForm(MemberForm):
                           validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
-class SubscriptionForm(FlaskForm):  # type: ignore[misc]
+class SubscriptionForm(PageForm):
     """A subscription: whose events, which ones, and who is told how."""
 
     unit = SelectField(_l("Unit"), validators=[DataRequired()])
@@ -84,5 +84,5 @@ class SubscriptionForm(FlaskForm):  # type: ignore[misc]
     language = SelectField(_l("Language of the notices"), choices=NOTICE_LANGUAGES, validators=[Optional()])
 
 
-class ConfirmForm(FlaskForm):  # type: ignore[misc]
+class ConfirmForm(PageForm):
     """A confirmation with nothing to fill in but its CSRF token."""

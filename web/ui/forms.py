@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from web.ui.i18n import current_language
+
+# WTForms' own messages ("This field is required.") in the page language: its catalogues are
+# named zh and zh_TW, which Flask-WTF's lookup by the page locale (zh_Hant) would miss.
+_WTFORMS_LANGUAGES = {"zh_Hans": ["zh"], "zh_Hant": ["zh_TW"], "en": ["en"]}
+
+
+class PageForm(FlaskForm):  # type: ignore[misc]
+    """A form of the pages: CSRF-protected, its built-in messages in the page language."""
+
+    class Meta:
+        """WTForms' per-form settings."""
+
+        def get_translations(self, form: Any) -> Any:
+            """Return WTForms' catalogue for the page language."""
+            return get_translations(_WTFORMS_LANGUAGES.get(current_language(), ["zh"]))
+
 
 PHONE = Regexp(r"^\+?[0-9 -]{5,20}$", message=_l("Digits only, e.g. 13800138000."))
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class LoginForm(PageForm):
     """Name and password."""
 
     name = StringField(_l("Login name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class LanguageForm(FlaskForm):  # type: ignore[misc]
+class LanguageForm(PageForm):
     """The member's language for the pages."""
 
     language = SelectField(_l("Language"), validators=[DataRequired()],
@@ -27,7 +48,7 @@ class LanguageForm(FlaskForm):  # type: ignore[misc]
                                     SelectChoice("en", "English")])
 
 
-class PasswordForm(FlaskForm):  # type: ignore[misc]
+class PasswordForm(PageForm):
     """A member changing their own password."""
 
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
@@ -36,7 +57,7 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
                           validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
 
 
-class NewCaseForm(FlaskForm):  # type: ignore[misc]
+class NewCaseForm(PageForm):
     """What a grid leader logs: where, what, who, how urgent, and a photo."""
 
     category = SelectField(_l("Category"), validators=[DataRequired()])
@@ -50,7 +71,7 @@ class NewCaseForm(FlaskForm):  # type: ignore[misc]
     photo = FileField(_l("Photo"))
 
 
-class ActionForm(FlaskForm):  # type: ignore[misc]
+class ActionForm(PageForm):
     """One action on a case, with the text it needs; the version guards against acting on a stale page."""
 
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
@@ -62,11 +83,11 @@ class ActionForm(FlaskForm):  # type: ignore[misc]
     expected_version = HiddenField()
 
 
-class RevealForm(FlaskForm):  # type: ignore[misc]
+class RevealForm(PageForm):
     """Asks to see one party's full details (logged)."""
 
 
-class TrackForm(FlaskForm):  # type: ignore[misc]
+class TrackForm(PageForm):
     """The resident's lookup: tracking code and the last four digits of their phone."""
 
     code = StringField(_l("Tracking code"), validators=[DataRequired(), Length(max=40)])
@@ -74,7 +95,7 @@ class TrackForm(FlaskForm):  # type: ignore[misc]
                               validators=[DataRequired(), Regexp(r"^[0-9]{4}$", message=_l("Four digits."))])
 
 
-class EvaluationForm(FlaskForm):  # type: ignore[misc]
+class EvaluationForm(PageForm):
     """The resident's answer after report back."""
 
     resolved = RadioField(_l("Was the problem resolved?"), validators=[DataRequired()],
