@@ -53,17 +53,26 @@ def record_policy(session: Session, policy: Policy) -> int:
     return row_id
 
 
+# Stored policies never change (a row is named by the digest of its content), so each process
+# reads a row once: the case page and every step of a case would otherwise read it again.
+_by_row: dict[tuple[str, int], Policy] = {}
+
+
 def policy_of(session: Session, case: Case) -> Policy:
     """Return the policy recorded on the case, recording the one in force if its clock never started."""
     if case.policy_id is None:
         policy = current_policy()
         case.policy_id = record_policy(session, policy)
         return policy
+    key = (str(session.get_bind().engine.url), case.policy_id)
+    if key in _by_row:
+        return _by_row[key]
     with session.no_autoflush:
         row = session.get(PolicyRow, case.policy_id)
     if row is None:
         raise InvalidInput(f"case {case.id} names policy {case.policy_id}, which is missing")
-    return _policy_from_row(row.id, row.digest, row.source, json.dumps(row.body, sort_keys=True))
+    _by_row[key] = _policy_from_row(row.id, row.digest, row.source, json.dumps(row.body, sort_keys=True))
+    return _by_row[key]
 
 
 def remaining(policy: Policy, counts: str, start: datetime, end: datetime) -> timedelta:

@@ -166,7 +166,8 @@ class CaseEvent(Base):
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"), unique=True)
 
     case: Mapped[Case] = relationship(back_populates="events")
-    actor_unit: Mapped[Unit | None] = relationship(lazy="joined")
+    # Loaded on access: the units of a timeline are those on the case's path, already in the session.
+    actor_unit: Mapped[Unit | None] = relationship()
 
 
 class Evaluation(Base):

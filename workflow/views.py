@@ -18,12 +18,11 @@ from schemas.api import (
 )
 from schemas.vocabulary import FINAL_STATES, PartyRole, Role, State
 from workflow import clock
-from workflow.deadlines import handling_deadline_left, history
+from workflow.deadlines import handling_deadline_left, history, policy_of
 from workflow.delivery import as_dict
 from workflow.errors import Forbidden, NotFound
 from workflow.labels import state_label
 from workflow.models import Case, Delivery, Unit, User
-from workflow.models import Policy as PolicyRow
 from workflow.org import is_at_or_above
 from workflow.privacy import mask_name, mask_phone
 from workflow.tracking import display, normalize
@@ -101,7 +100,7 @@ def case_view(session: Session, case: Case, viewer: User) -> CaseOut:
         for e in case.events
     ]
     left = handling_deadline_left(session, case, clock.now()) if case.policy_id else None
-    policy = session.get(PolicyRow, case.policy_id) if case.policy_id else None
+    policy = policy_of(session, case) if case.policy_id else None
     # An armed row of an older clock token will do nothing when it fires: show it as stale.
     deadlines = [
         DeadlineOut(
