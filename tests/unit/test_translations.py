@@ -21,7 +21,9 @@ def _key(message_id: str | tuple[str, ...] | list[str]) -> str:
     return message_id if isinstance(message_id, str) else message_id[0]
 
 
-def _text(message_string: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def _text(message_string: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if message_string is None:
+        return ("",)
     return (message_string,) if isinstance(message_string, str) else tuple(message_string)
 
 
