@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StringConstraints
 
 from schemas.vocabulary import ResolvedAnswer
 
@@ -200,3 +200,18 @@ class EvaluationResult(BaseModel):
 
     state: str
     level: str
+
+
+class SubmitAcceptedBatch(RootModel[list[SubmitAccepted]]):
+    """The answer to an accepted batch: one ``SubmitAccepted`` per event, in the batch's order.
+
+    A repeat of an event (stored before, or earlier in the same batch) gets the first copy's answer.
+    """
+
+    model_config = ConfigDict(title="SubmitAcceptedBatch")
+
+
+class SubmitAnswer(RootModel[SubmitAccepted | SubmitAcceptedBatch]):
+    """The 202 answer of ``POST /api/v1/events``: an object for one event, an array for a batch."""
+
+    model_config = ConfigDict(title="SubmitAnswer")

@@ -1,4 +1,4 @@
-"""Intake: ``POST /api/v1/events`` takes a CloudEvent and answers 202 with where to follow it."""
+"""Intake: ``POST /api/v1/events`` takes a CloudEvent, or a batch of them, and answers 202 with where to follow it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,20 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import ValidationError
 
-from schemas.api import Problem, SubmitAccepted
+from schemas.api import Problem, SubmitAccepted, SubmitAnswer
 from schemas.events import SUBMITTED, CaseSubmittedEvent, CloudEvent
-from web.cloudevents import STRUCTURED, UnreadableEvent, read_event
+from web.cloudevents import BATCH, MAX_BATCH_BODY_BYTES, STRUCTURED, UnreadableEvent, is_batch, read_batch, read_event
 from web.errors import documented, error_response, validation_error
 from web.session import engine, publish_event
-from workflow.intake import accept_submission
+from workflow.intake import (
+    MAX_BATCH_EVENTS,
+    Accepted,
+    BatchTooLarge,
+    InvalidBatch,
+    accept_batch,
+    accept_submission,
+    parse_batch,
+)
 from workflow.tracking import display
 
 api = APIBlueprint("events", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="events")])
@@ -26,11 +34,18 @@ _REQUEST_BODY = {
         "description": (
             f"A CloudEvent 1.0 of type {SUBMITTED}: structured mode as {STRUCTURED}, or binary "
             "mode with ce-specversion, ce-id, ce-source and ce-type headers and the data as the "
-            "application/json body."
+            f"application/json body. Or a batch as {BATCH}: a JSON array of 1 to {MAX_BATCH_EVENTS} "
+            f"structured events, at most {MAX_BATCH_BODY_BYTES // 1024} KiB (one event: 64 KiB). "
+            "A batch is stored whole or not at all: if any event is invalid the answer is 422 "
+            "naming each field as [index].field (e.g. [3].data.category) and nothing is stored; "
+            "otherwise the 202 answer is an array of one answer per event, in order, a repeat "
+            "(stored before, or earlier in the batch) getting the first copy's answer."
         ),
         "content": {
             STRUCTURED: {"schema": _EVENT_REF},
             "application/json": {"schema": {"$ref": "#/components/schemas/CaseSubmitted"}},
+            BATCH: {"schema": {"type": "array", "items": _EVENT_REF, "minItems": 1,
+                               "maxItems": MAX_BATCH_EVENTS}},
         },
     }
 }
@@ -38,17 +53,18 @@ _REQUEST_BODY = {
 
 @api.post(
     "/events",
-    summary="Submit an event",
-    responses={202: SubmitAccepted, **documented(400, 409, 413, 415, 422)},
+    summary="Submit an event or a batch of events",
+    responses={202: SubmitAnswer, **documented(400, 409, 413, 415, 422)},
     openapi_extensions=_REQUEST_BODY,
 )
 def post_event() -> Any:
-    """Accept a CloudEvent; the same event id from the same source gets the same answer."""
+    """Accept a CloudEvent (or a batch); the same event id from the same source gets the same answer."""
+    if is_batch(request):
+        return _post_batch()
     try:
         raw = read_event(request)
     except UnreadableEvent as exc:
-        problems = [Problem(field=exc.field, problem=exc.message)] if exc.field else []
-        return error_response(exc.status, "unreadable_event", exc.message, problems)
+        return _unreadable(exc)
     if raw.get("type") != SUBMITTED:
         # Validate the envelope first so that its own faults are named before the type's.
         try:
@@ -64,10 +80,37 @@ def post_event() -> Any:
     accepted = accept_submission(engine(), event)
     if not accepted.duplicate:
         publish_event(accepted.inbox_id)
+    return _answer(accepted).model_dump(), 202
+
+
+def _post_batch() -> Any:
+    """Accept a batch: every event checked first, all stored in one transaction, one task published."""
+    try:
+        events = parse_batch(read_batch(request))
+        answers = accept_batch(engine(), events)
+    except UnreadableEvent as exc:
+        return _unreadable(exc)
+    except BatchTooLarge as exc:
+        return error_response(413, exc.code, exc.message)
+    except InvalidBatch as exc:
+        return error_response(422, exc.code, exc.message,
+                              [Problem(field=field, problem=problem) for field, problem in exc.problems])
+    new = [a.inbox_id for a in answers if not a.duplicate]
+    if new:
+        # One task drains every pending row (workers/kick.py): the batch needs only one.
+        publish_event(min(new))
+    return [_answer(a).model_dump() for a in answers], 202
+
+
+def _unreadable(exc: UnreadableEvent) -> Any:
+    problems = [Problem(field=exc.field, problem=exc.message)] if exc.field else []
+    return error_response(exc.status, exc.code, exc.message, problems)
+
+
+def _answer(accepted: Accepted) -> SubmitAccepted:
     assert accepted.case_id is not None and accepted.tracking_code is not None
     code = display(accepted.tracking_code)
-    body = SubmitAccepted(
+    return SubmitAccepted(
         case_id=accepted.case_id, tracking_code=code,
         status_url=url_for("track.get_track", tracking_code=code, _external=True),
     )
-    return body.model_dump(), 202

@@ -39,7 +39,8 @@ def test_openapi_document_is_3_1_and_covers_the_api(client: FlaskClient) -> None
         "/api/v1/track/{tracking_code}", "/api/v1/track/{tracking_code}/evaluation",
     }
     intake = doc["paths"]["/api/v1/events"]["post"]
-    assert set(intake["requestBody"]["content"]) == {"application/cloudevents+json", "application/json"}
+    assert set(intake["requestBody"]["content"]) == {"application/cloudevents+json", "application/json",
+                                                     "application/cloudevents-batch+json"}
     assert "202" in intake["responses"] and "422" in intake["responses"]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert doc["paths"]["/api/v1/cases/{case_id}"]["get"]["security"] == [{"bearer": []}]
