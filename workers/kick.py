@@ -73,7 +73,8 @@ def disarm(queue: str) -> None:
 
 
 def drain(queue: str, run_batch: Callable[[], int], *, linger: float = 0.05, full: int = 50,
-          max_seconds: float = 5.0, on_backlog: Callable[[], object] | None = None) -> tuple[int, bool]:
+          max_seconds: float = 5.0, share_after: float | None = None,
+          on_backlog: Callable[[], object] | None = None) -> tuple[int, bool]:
     """Run batches until one after clearing the flag finds nothing; return (rows handled, time ran out).
 
     After a batch that was not full the task lingers a moment (the flag held) so that the
@@ -82,9 +83,13 @@ def drain(queue: str, run_batch: Callable[[], int], *, linger: float = 0.05, ful
     another worker drains beside this one (rows are claimed with SKIP LOCKED); that task
     may call in a third, and so on while the backlog lasts.
     When time runs out with work left the caller hands over to a fresh task, so one task
-    does not keep a worker from its other queues.
+    does not keep a worker from its other queues. ``share_after`` hands over sooner in a
+    steady flow (a batch that was not full, after that many seconds): a backlog keeps the
+    worker up to ``max_seconds``, while rows that merely keep trickling in do not keep the
+    worker's other queues waiting that long.
     """
-    total, deadline, helped = 0, time.monotonic() + max_seconds, False
+    started = time.monotonic()
+    total, deadline, helped = 0, started + max_seconds, False
     while time.monotonic() < deadline:
         hold(queue)
         handled = run_batch()
@@ -94,6 +99,8 @@ def drain(queue: str, run_batch: Callable[[], int], *, linger: float = 0.05, ful
             helped = True
         if handled:
             if handled < full:
+                if share_after is not None and time.monotonic() - started >= share_after:
+                    return total, True  # the flag stays held: the caller's fresh task takes over
                 time.sleep(linger)
             continue
         disarm(queue)
