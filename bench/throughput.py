@@ -1,29 +1,56 @@
-"""End-to-end throughput of gridcase against a no-op Celery task on the same broker.
+"""End-to-end throughput of gridcase against a no-op Celery task, and latency at half the peak rate.
 
 Run from the repository root::
 
-    .venv/bin/python bench/throughput.py [--events 2000]
+    .venv/bin/python bench/throughput.py [--events 4000] [--workers 1,2,4] [--batch 50]
 
 What it does, all on 127.0.0.1:
 
 1. Prepares a dedicated benchmark database (created if missing; its ``public`` schema is
    dropped and re-created, so the database name must contain ``bench``), migrates it and
    loads the demo org tree; flushes the broker's Redis database.
-2. Starts the web app under gunicorn (2 workers of 4 threads, as the Procfile) and two Celery worker processes
-   (prefork, concurrency 1, queues events, deliveries and deadlines), waits until the web
-   answers and both workers answer a ping, and warms them up with a few events.
-3. Posts N ``org.gridcase.case.submitted`` CloudEvents from a pool of client threads and
-   waits until every case has reached ``grid_handling``. The rate is N divided by the time
-   from the first case's ``submitted_at`` to the last ``dispatch`` step's ``at`` (both
-   read from the database).
-4. Stops those processes, starts two worker processes of a no-op Celery app built with the
-   same settings (``workers.app.celery_settings``) and flags, publishes N no-op tasks from a
-   few threads and measures tasks/s from the first publish to the last completion (each
-   task appends its completion time to a Redis list).
-5. With ``--split`` (diagnosis), also measures intake alone (web up, no worker) and the
-   workers alone draining that backlog.
-6. Prints the details, then on its last line
-   ``events_per_s=... noop_tasks_per_s=... ratio=...``.
+2. For each worker count W of ``--workers`` (default 2), in turn:
+
+   a. Starts the web app under gunicorn (2 workers of 4 threads, as the Procfile) and W
+      Celery worker processes (prefork, concurrency 1, queues events, deliveries and
+      deadlines), waits until the web answers and the workers answer a ping, and warms
+      them up with a few events.
+   b. Peak: posts N ``org.gridcase.case.submitted`` CloudEvents from a pool of client
+      threads, ``--batch`` events per request (1: one structured event per request; more:
+      the batched mode, ``application/cloudevents-batch+json``), and waits until every case
+      has reached ``grid_handling``. The rate is N divided by the time from the first
+      case's ``submitted_at`` to the last ``dispatch`` step's ``at`` (both read from the
+      database).
+   c. Latency: posts events at half that rate for ``--latency-seconds``, open loop: request
+      k is due at start + k x (batch / half rate), whenever the one before it answered,
+      sent by whichever of ``--latency-clients`` threads is free, so a slow answer delays
+      nothing but itself. Each event's latency runs from its request's due time (not the
+      moment a thread got round to it: a client falling behind is counted, not hidden)
+      to its case's ``dispatch`` step (``at``, read from the database): intake, the
+      broker, the worker's linger and its transaction. With ``--batch`` above 1 every
+      event of a request shares that request's due time: the time a real client spends
+      gathering a batch is its own and not counted.
+   d. Stops those processes, starts W worker processes of a no-op Celery app built with
+      the same settings (``workers.app.celery_settings``) and flags, publishes N no-op
+      tasks from a few threads and measures tasks/s from the first publish to the last
+      completion (each task appends its completion time to a Redis list).
+
+   The baseline is measured again for each W, with W worker processes: the ratio compares
+   like with like (W processes doing gridcase's work against W doing nothing but a Redis
+   round trip), and on this 2-core machine more processes than cores change both figures.
+3. With ``--split`` (diagnosis), also measures, with the last worker count, intake alone
+   (web up, no worker) and the workers alone draining that backlog.
+4. Prints the details, one line per worker count
+   ``workers=W batch=B events_per_s=... noop_tasks_per_s=... ratio=... with_notices_per_s=...
+   ratio_with_notices=... half_rate=...
+   latency_p50_ms=... latency_p95_ms=... latency_p99_ms=...``, and last the headline: the
+   line of 2 workers (the deployment's default; else the last count) and, when several
+   counts ran, ``min_ratio`` and ``max_latency_p99_ms`` over all of them.
+
+``ratio`` ends at the last dispatch, as the engine's promise is measured (a case reaches
+its grid); under a backlog the workers dispatch first and deliver the notices after, so
+``ratio_with_notices`` ends when the last of those cases' notices was delivered too: the
+rate a sustained load can keep up.
 
 Every process it starts is stopped on the way out, also on an error or Ctrl-C.
 """
@@ -31,6 +58,7 @@ Every process it starts is stopped on the way out, also on an error or Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -54,6 +82,7 @@ from celery import Celery
 from sqlalchemy import Engine, text
 
 from workflow.db import make_engine
+from workflow.intake import MAX_BATCH_EVENTS
 
 # Run as a script, this file's folder heads sys.path, not the repository root that holds ``bench``.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -86,9 +115,11 @@ GRIDS = ("XY-01-A-1", "XY-01-A-2", "XY-01-B-3", "XY-01-B-4", "XY-02-A-1", "XY-02
          "XY-02-B-4", "XY-03-A-1", "XY-03-A-2", "XY-03-B-3", "XY-03-B-4")
 EVENT_TYPE = "org.gridcase.case.submitted"
 CLOUDEVENTS_JSON = "application/cloudevents+json"
+CLOUDEVENTS_BATCH = "application/cloudevents-batch+json"
 NOOP_TASK = "bench.noop"
 NOOP_DONE_KEY = "bench:noop:done"
 WARMUP = 20
+HEADLINE_WORKERS = 2  # the deployment's default (Procfile, gridcase up): the final line reports it
 
 
 # --------------------------------------------------------------------------------------
@@ -152,11 +183,23 @@ class EventResult:
     latencies: list[float]
     client_seconds: float
     notices_sent: int
+    last_notice: datetime | None  # the last of these cases' notices delivered
 
     @property
     def rate(self) -> float:
         """Events per second from the first intake to the last dispatch."""
         return self.count / (self.last_dispatch - self.first_submit).total_seconds()
+
+    @property
+    def rate_with_notices(self) -> float:
+        """Events per second from the first intake until the last of their notices was delivered too.
+
+        Under a backlog the workers dispatch first and deliver after, so ``rate`` leaves out
+        notice work that trails the last dispatch; this rate counts all of it, which is what a
+        sustained load has to pay.
+        """
+        end = max(self.last_dispatch, self.last_notice or self.last_dispatch)
+        return self.count / (end - self.first_submit).total_seconds()
 
 
 def event_body(run: str, index: int) -> dict[str, Any]:
@@ -168,42 +211,72 @@ def event_body(run: str, index: int) -> dict[str, Any]:
     }
 
 
-def post_events(base: str, run: str, indices: range, clients: int) -> list[str]:
-    """Post the events ``indices`` from ``clients`` threads; return the failures (empty if all got 202)."""
-    local = threading.local()
-    failures: list[str] = []
-    lock = threading.Lock()
-    opened: list[httpx.Client] = []
+def requests_of(indices: range, batch: int) -> list[range]:
+    """Split ``indices`` into the requests that carry them: ``batch`` events each (the last may hold fewer)."""
+    return [indices[i:i + batch] for i in range(0, len(indices), batch)]
 
-    def client() -> httpx.Client:
-        http: httpx.Client | None = getattr(local, "client", None)
+
+class Poster:
+    """Posts events to the web app from many threads, one HTTP client (keep-alive) per thread.
+
+    A request of one event goes as a structured CloudEvent (as before batches existed), one
+    of several as a batch; either way the answer is checked, and problems are collected.
+    """
+
+    def __init__(self, base: str, run: str, batch: int) -> None:
+        """Post to ``base``, events of run ``run``, ``batch`` events per request."""
+        self.base, self.run, self.batch = base, run, batch
+        self.failures: list[str] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[httpx.Client] = []
+
+    def _client(self) -> httpx.Client:
+        http: httpx.Client | None = getattr(self._local, "client", None)
         if http is None:
-            http = httpx.Client(base_url=base, timeout=30.0, trust_env=False)
-            local.client = http
-            with lock:
-                opened.append(http)
+            http = httpx.Client(base_url=self.base, timeout=30.0, trust_env=False)
+            self._local.client = http
+            with self._lock:
+                self._opened.append(http)
         return http
 
-    def post(index: int) -> None:
+    def post(self, indices: range) -> None:
+        """Post the events ``indices`` in one request; record a problem unless each got its case."""
         try:
-            body = json.dumps(event_body(run, index), ensure_ascii=False).encode()
-            response = client().post("/api/v1/events", content=body,
-                                     headers={"Content-Type": CLOUDEVENTS_JSON})
-            ok = response.status_code == 202 and "case_id" in response.json()
-            problem = "" if ok else f"event {index}: {response.status_code} {response.text[:300]}"
+            if len(indices) == 1 and self.batch == 1:
+                body = json.dumps(event_body(self.run, indices[0]), ensure_ascii=False).encode()
+                response = self._client().post("/api/v1/events", content=body,
+                                               headers={"Content-Type": CLOUDEVENTS_JSON})
+                ok = response.status_code == 202 and "case_id" in response.json()
+            else:
+                body = json.dumps([event_body(self.run, i) for i in indices], ensure_ascii=False).encode()
+                response = self._client().post("/api/v1/events", content=body,
+                                               headers={"Content-Type": CLOUDEVENTS_BATCH})
+                answers = response.json() if response.status_code == 202 else None
+                ok = isinstance(answers, list) and len(answers) == len(indices) and all(
+                    "case_id" in a for a in answers)
+            problem = "" if ok else f"events {indices[0]}..: {response.status_code} {response.text[:300]}"
         except (httpx.HTTPError, ValueError) as exc:
-            problem = f"event {index}: {type(exc).__name__}: {exc}"
+            problem = f"events {indices[0]}..: {type(exc).__name__}: {exc}"
         if problem:
-            with lock:
-                failures.append(problem)
+            with self._lock:
+                self.failures.append(problem)
 
+    def close(self) -> None:
+        """Close every thread's client."""
+        for http in self._opened:
+            http.close()
+
+
+def post_events(base: str, run: str, indices: range, clients: int, batch: int = 1) -> list[str]:
+    """Post the events ``indices`` from ``clients`` threads, ``batch`` per request; return the failures."""
+    poster = Poster(base, run, batch)
     try:
         with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="client") as pool:
-            list(pool.map(post, indices))
+            list(pool.map(poster.post, requests_of(indices, batch)))
     finally:
-        for http in opened:
-            http.close()
-    return failures
+        poster.close()
+    return poster.failures
 
 
 def wait_for_cases(engine: Engine, procs: Processes, after_id: int, count: int, timeout: float) -> None:
@@ -269,10 +342,10 @@ def start_web(args: argparse.Namespace, procs: Processes) -> str:
     return base
 
 
-def start_gridcase_workers(args: argparse.Namespace, procs: Processes, prefix: str) -> list[str]:
-    """Start ``args.workers`` gridcase worker processes; return their node names (not waiting for them)."""
+def start_gridcase_workers(count: int, procs: Processes, prefix: str) -> list[str]:
+    """Start ``count`` gridcase worker processes; return their node names (not waiting for them)."""
     host = socket.gethostname()
-    names = [f"{prefix}{i}@{host}" for i in range(1, args.workers + 1)]
+    names = [f"{prefix}{i}@{host}" for i in range(1, count + 1)]
     for name in names:
         procs.start(f"worker-{name.split('@')[0]}", celery_worker_args("workers.app", name))
     return names
@@ -281,7 +354,7 @@ def start_gridcase_workers(args: argparse.Namespace, procs: Processes, prefix: s
 def warm_up(args: argparse.Namespace, engine: Engine, procs: Processes, base: str, run: str) -> int:
     """Post a few events and wait until they are dispatched; return the last case id before the run."""
     before = scalar_int(engine, "SELECT coalesce(max(id), 0) FROM cases")
-    failures = post_events(base, f"{run}-warmup", range(WARMUP), args.clients)
+    failures = post_events(base, f"{run}-warmup", range(WARMUP), args.clients, min(args.batch, WARMUP // 2))
     if failures:
         raise BenchError("warm-up events failed:\n" + "\n".join(failures[:10]))
     wait_for_cases(engine, procs, before, WARMUP, 60.0)
@@ -289,20 +362,25 @@ def warm_up(args: argparse.Namespace, engine: Engine, procs: Processes, base: st
     return scalar_int(engine, "SELECT max(id) FROM cases")
 
 
-def run_events(args: argparse.Namespace, engine: Engine, procs: Processes, run: str) -> EventResult:
-    """Start web and gridcase workers, warm up, push ``args.events`` events and measure."""
-    names = start_gridcase_workers(args, procs, "w")
+def start_stack(args: argparse.Namespace, workers: int, engine: Engine, procs: Processes, run: str) -> str:
+    """Start ``workers`` gridcase workers and the web app, warm them up; return the web's base URL."""
+    names = start_gridcase_workers(workers, procs, "w")
     base = start_web(args, procs)
     wait_for_workers(noop_app, procs, names)
     log(f"web on {base}, workers {', '.join(names)} ready; warming up with {WARMUP} events")
-    after_id = warm_up(args, engine, procs, base, run)
+    warm_up(args, engine, procs, base, run)
+    return base
 
-    log(f"posting {args.events} events from {args.clients} client threads")
+
+def run_events(args: argparse.Namespace, engine: Engine, procs: Processes, base: str, run: str) -> EventResult:
+    """Push ``args.events`` events (``args.batch`` per request) through the running stack and measure."""
+    after_id = scalar_int(engine, "SELECT coalesce(max(id), 0) FROM cases")
+    log(f"posting {args.events} events from {args.clients} client threads, {args.batch} per request")
     started = time.monotonic()
-    failures = post_events(base, run, range(args.events), args.clients)
+    failures = post_events(base, run, range(args.events), args.clients, args.batch)
     client_seconds = time.monotonic() - started
     if failures:
-        raise BenchError(f"{len(failures)} events were not accepted:\n" + "\n".join(failures[:10]))
+        raise BenchError(f"{len(failures)} requests were not accepted:\n" + "\n".join(failures[:10]))
     log(f"  all {args.events} accepted in {client_seconds:.1f} s; waiting for dispatch")
     wait_for_cases(engine, procs, after_id, args.events, args.timeout)
 
@@ -314,22 +392,111 @@ def run_events(args: argparse.Namespace, engine: Engine, procs: Processes, run: 
         raise BenchError(f"expected {args.events} dispatch steps, found {len(rows)}")
     submitted = [r[0] for r in rows]
     dispatched = [r[1] for r in rows]
-    # Let the notices of the last dispatches be delivered before the workers stop.
+    # Let the notices of the last dispatches be delivered before the next phase.
     try:
         wait_for_outbox(engine, 30.0)
     except BenchError as exc:
         log(f"  warning: {exc}")
     notices = scalar_int(engine, "SELECT count(*) FROM deliveries WHERE status = 'sent' AND case_id > :after",
                          after=after_id)
+    with engine.connect() as conn:
+        last_notice = conn.execute(text("SELECT max(sent_at) FROM deliveries WHERE status = 'sent' "
+                                        "AND case_id > :after"), {"after": after_id}).scalar()
     return EventResult(
         count=args.events, first_submit=min(submitted), last_submit=max(submitted),
         last_dispatch=max(dispatched),
         latencies=[(d - s).total_seconds() for s, d in zip(submitted, dispatched, strict=True)],
-        client_seconds=client_seconds, notices_sent=notices,
+        client_seconds=client_seconds, notices_sent=notices, last_notice=last_notice,
     )
 
 
-def run_split(args: argparse.Namespace, engine: Engine, procs: Processes, run: str) -> tuple[float, float]:
+# --------------------------------------------------------------------------------------
+# Phase 2: latency at half the peak rate, open loop
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class LatencyResult:
+    """What the latency phase measured (seconds)."""
+
+    rate: float  # the rate asked for (events/s)
+    achieved: float  # events / (last due time - first due time)
+    latencies: list[float]  # due time of the request -> dispatch
+    send_lag: list[float]  # due time -> the moment a thread sent the request (client behind if large)
+    intake: list[float]  # due time -> submitted_at (the client, HTTP and intake's transaction)
+    handling: list[float]  # submitted_at -> dispatch (broker, linger, the worker's transaction)
+
+
+def pace(poster: Poster, requests: list[range], interval: float, threads: int) -> tuple[list[float], list[float]]:
+    """Send ``requests`` open loop, request k due at start + k x ``interval``; return due and send times (epoch s)."""
+    start = time.time() + 0.2
+    due = [start + k * interval for k in range(len(requests))]
+    sent = [0.0] * len(requests)
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def sender() -> None:
+        while True:
+            with lock:
+                k = next(counter)
+            if k >= len(requests):
+                return
+            wait = due[k] - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            sent[k] = time.time()
+            poster.post(requests[k])
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="paced") as pool:
+        for future in [pool.submit(sender) for _ in range(threads)]:
+            future.result()
+    return due, sent
+
+
+def run_latency(args: argparse.Namespace, engine: Engine, procs: Processes, base: str, run: str,
+                rate: float) -> LatencyResult:
+    """Post events at ``rate`` per second for ``args.latency_seconds``; measure due time -> dispatch."""
+    count = max(args.latency_min_events, round(rate * args.latency_seconds))
+    count = max(args.batch, count - count % args.batch)  # whole requests only
+    requests = requests_of(range(count), args.batch)
+    interval = args.batch / rate
+    after_id = scalar_int(engine, "SELECT coalesce(max(id), 0) FROM cases")
+    log(f"latency: {count} events at {rate:.1f}/s ({len(requests)} requests of {args.batch}, one every "
+        f"{interval * 1000:.1f} ms, from {args.latency_clients} threads)")
+    poster = Poster(base, run, args.batch)
+    try:
+        due, sent = pace(poster, requests, interval, args.latency_clients)
+    finally:
+        poster.close()
+    if poster.failures:
+        raise BenchError(f"{len(poster.failures)} requests were not accepted:\n" + "\n".join(poster.failures[:10]))
+    wait_for_cases(engine, procs, after_id, count, args.timeout)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT i.event_id, c.submitted_at, e.at FROM inbox i JOIN cases c ON c.id = i.case_id "
+            "JOIN case_events e ON e.case_id = c.id AND e.kind = 'dispatch' WHERE c.id > :after"),
+            {"after": after_id}).all()
+    if len(rows) != count:
+        raise BenchError(f"expected {count} dispatch steps, found {len(rows)}")
+    request_of = {index: k for k, indices in enumerate(requests) for index in indices}
+    prefix = f"bench-{run}-"
+    latencies, send_lag, intake, handling = [], [], [], []
+    for event_id, submitted_at, dispatched_at in rows:
+        k = request_of[int(str(event_id).removeprefix(prefix))]
+        latencies.append(dispatched_at.timestamp() - due[k])
+        send_lag.append(sent[k] - due[k])
+        intake.append(submitted_at.timestamp() - due[k])
+        handling.append((dispatched_at - submitted_at).total_seconds())
+    try:
+        wait_for_outbox(engine, 30.0)
+    except BenchError as exc:
+        log(f"  warning: {exc}")
+    achieved = count / (due[-1] - due[0] + interval)
+    return LatencyResult(rate, achieved, latencies, send_lag, intake, handling)
+
+
+def run_split(args: argparse.Namespace, workers: int, engine: Engine, procs: Processes,
+              run: str) -> tuple[float, float]:
     """Diagnose: intake alone (no worker running), then the workers draining that backlog.
 
     Returns:
@@ -338,16 +505,16 @@ def run_split(args: argparse.Namespace, engine: Engine, procs: Processes, run: s
     """
     base = start_web(args, procs)
     # Warm the web app and the workers on a few events first, then stop the workers.
-    warm = start_gridcase_workers(args, procs, "s")
+    warm = start_gridcase_workers(workers, procs, "s")
     wait_for_workers(noop_app, procs, warm)
     after_id = warm_up(args, engine, procs, base, f"{run}-split")
     procs.stop([p for p in procs.running if p.name.startswith("worker-")])
-    log(f"split: posting {args.events} events with no worker running")
-    failures = post_events(base, f"{run}-split", range(args.events), args.clients)
+    log(f"split: posting {args.events} events with no worker running, {args.batch} per request")
+    failures = post_events(base, f"{run}-split", range(args.events), args.clients, args.batch)
     if failures:
-        raise BenchError(f"{len(failures)} events were not accepted:\n" + "\n".join(failures[:10]))
+        raise BenchError(f"{len(failures)} requests were not accepted:\n" + "\n".join(failures[:10]))
     log("split: starting the workers on the backlog")
-    names = start_gridcase_workers(args, procs, "d")
+    names = start_gridcase_workers(workers, procs, "d")
     wait_for_cases(engine, procs, after_id, args.events, args.timeout)
     with engine.connect() as conn:
         row = conn.execute(text(
@@ -361,7 +528,7 @@ def run_split(args: argparse.Namespace, engine: Engine, procs: Processes, run: s
 
 
 # --------------------------------------------------------------------------------------
-# Phase 2: no-op tasks
+# Phase 3: no-op tasks
 # --------------------------------------------------------------------------------------
 
 
@@ -394,16 +561,17 @@ def publish_noops(count: int, publishers: int) -> tuple[float, float]:
     return first, time.time()
 
 
-def run_noop(args: argparse.Namespace, procs: Processes) -> NoopResult:
-    """Start the no-op workers, warm up, publish ``args.events`` tasks and measure."""
+def run_noop(args: argparse.Namespace, workers: int, procs: Processes) -> NoopResult:
+    """Start ``workers`` no-op workers, warm up, publish ``args.events`` tasks and measure."""
     client = redis.Redis.from_url(broker_url(), socket_timeout=5)
     try:
         host = socket.gethostname()
-        names = [f"noop{i}@{host}" for i in range(1, args.workers + 1)]
+        names = [f"noop{i}@{host}" for i in range(1, workers + 1)]
         for name in names:
             procs.start(f"worker-{name.split('@')[0]}", celery_worker_args("bench.throughput:noop_app", name))
         wait_for_workers(noop_app, procs, names)
         log(f"no-op workers {', '.join(names)} ready; warming up with {WARMUP} tasks")
+        client.delete(NOOP_DONE_KEY)
         publish_noops(WARMUP, args.publishers)
         wait_until("the warm-up no-op tasks", lambda: client.llen(NOOP_DONE_KEY) >= WARMUP, 60.0)
         client.delete(NOOP_DONE_KEY)
@@ -427,48 +595,140 @@ def run_noop(args: argparse.Namespace, procs: Processes) -> NoopResult:
 # --------------------------------------------------------------------------------------
 
 
+def worker_counts(value: str) -> list[int]:
+    """Read ``--workers``: one count or several, comma-separated (``1,2,4``)."""
+    try:
+        counts = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a comma-separated list of worker counts") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("each worker count must be at least 1")
+    return counts
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=2000, help="events (and no-op tasks) to push")
-    parser.add_argument("--clients", type=int, default=8, help="HTTP client threads")
+    parser.add_argument("--events", type=int, default=2000, help="events (and no-op tasks) to push at peak")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="events per request: 1 posts one structured event each (default), more use "
+                             "the batched mode (application/cloudevents-batch+json)")
+    parser.add_argument("--clients", type=int, default=8, help="HTTP client threads at peak")
     parser.add_argument("--publishers", type=int, default=4, help="threads publishing no-op tasks")
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes in each phase")
+    parser.add_argument("--workers", type=worker_counts, default=[HEADLINE_WORKERS],
+                        help="Celery worker processes, or several counts to run in turn: 1,2,4 (default 2)")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--web-threads", type=int, default=4,
                         help="threads per gunicorn worker (as in the Procfile): requests overlap their waits")
+    parser.add_argument("--latency-seconds", type=float, default=10.0,
+                        help="how long to post at half the peak rate (0: skip the latency phase)")
+    parser.add_argument("--latency-min-events", type=int, default=500,
+                        help="post at least this many events in the latency phase")
+    parser.add_argument("--latency-clients", type=int, default=16,
+                        help="threads sending the paced requests (a request waits only for a free thread)")
     parser.add_argument("--timeout", type=float, default=180.0,
                         help="seconds to wait for the last case or task of a phase")
     parser.add_argument("--split", action="store_true",
                         help="also measure intake alone and the workers draining a backlog (diagnosis)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the process logs and data folder")
     args = parser.parse_args(argv)
-    if args.events < 1 or args.clients < 1 or args.publishers < 1 or args.workers < 1:
-        parser.error("--events, --clients, --publishers and --workers must be at least 1")
+    if min(args.events, args.clients, args.publishers, args.batch, args.latency_clients) < 1:
+        parser.error("--events, --clients, --publishers, --batch and --latency-clients must be at least 1")
+    if args.batch > MAX_BATCH_EVENTS:
+        parser.error(f"--batch may be at most {MAX_BATCH_EVENTS} (the intake's cap)")
     return args
 
 
-def print_summary(events: EventResult, noops: NoopResult) -> None:
-    """Print the details of both phases (not the final line)."""
+def ms(values: Sequence[float], pct: float) -> float:
+    """Return the ``pct`` percentile of ``values`` in milliseconds."""
+    return percentile(values, pct) * 1000
+
+
+@dataclass
+class Round:
+    """The figures of one worker count."""
+
+    workers: int
+    events: EventResult
+    noops: NoopResult
+    latency: LatencyResult | None
+
+    @property
+    def ratio(self) -> float:
+        """Events per second over no-op tasks per second."""
+        return self.events.rate / self.noops.rate
+
+    def line(self, batch: int) -> str:
+        """The ``name=value`` line of this round."""
+        figures = (f"workers={self.workers} batch={batch} events_per_s={self.events.rate:.2f} "
+                   f"noop_tasks_per_s={self.noops.rate:.2f} ratio={self.ratio:.2f} "
+                   f"with_notices_per_s={self.events.rate_with_notices:.2f} "
+                   f"ratio_with_notices={self.events.rate_with_notices / self.noops.rate:.2f}")
+        if self.latency is not None:
+            lat = self.latency.latencies
+            figures += (f" half_rate={self.latency.rate:.2f} latency_p50_ms={ms(lat, 50):.0f} "
+                        f"latency_p95_ms={ms(lat, 95):.0f} latency_p99_ms={ms(lat, 99):.0f}")
+        return figures
+
+
+def print_summary(r: Round) -> None:
+    """Print the details of one worker count's phases (not the figures line)."""
+    events, noops = r.events, r.noops
     lat = events.latencies
     intake_s = (events.last_submit - events.first_submit).total_seconds()
     span_s = (events.last_dispatch - events.first_submit).total_seconds()
     tail_s = (events.last_dispatch - events.last_submit).total_seconds()
     intake_rate = events.count / intake_s if intake_s > 0 else float("inf")
-    log(f"events: {events.count} in {span_s:.2f} s from first intake to last dispatch")
+    log(f"[{r.workers} worker(s)] events: {events.count} in {span_s:.2f} s from first intake to last dispatch")
     log(f"  intake: {intake_s:.2f} s from first to last submitted_at ({intake_rate:.1f}/s); "
         f"client posting took {events.client_seconds:.2f} s")
     log(f"  last dispatch {tail_s:.2f} s after the last intake; notices delivered: {events.notices_sent}")
-    log(f"  latency submitted_at -> dispatch: median {statistics.median(lat) * 1000:.0f} ms, "
-        f"p95 {percentile(lat, 95) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms, "
-        f"max {max(lat) * 1000:.0f} ms")
+    log(f"  at peak, submitted_at -> dispatch: median {statistics.median(lat) * 1000:.0f} ms, "
+        f"p95 {ms(lat, 95):.0f} ms, p99 {ms(lat, 99):.0f} ms, max {max(lat) * 1000:.0f} ms")
+    if r.latency is not None:
+        lr = r.latency
+        log(f"  at half rate ({lr.rate:.1f}/s asked, {lr.achieved:.1f}/s sent), {len(lr.latencies)} events:")
+        for name, values in (("due -> dispatch", lr.latencies), ("due -> sent", lr.send_lag),
+                             ("due -> submitted_at", lr.intake), ("submitted_at -> dispatch", lr.handling)):
+            log(f"    {name}: median {ms(values, 50):.0f} ms, p95 {ms(values, 95):.0f} ms, "
+                f"p99 {ms(values, 99):.0f} ms, max {max(values) * 1000:.0f} ms")
     noop_span = noops.last_done - noops.first_publish
-    log(f"no-op tasks: {noops.count} in {noop_span:.2f} s from first publish to last completion "
+    log(f"  no-op tasks: {noops.count} in {noop_span:.2f} s from first publish to last completion "
         f"(publishing took {noops.last_publish - noops.first_publish:.2f} s)")
 
 
+def run_round(args: argparse.Namespace, workers: int, engine: Engine, procs: Processes, run: str) -> Round:
+    """Measure one worker count: peak, latency at half of it, then the no-op baseline."""
+    mq_url = broker_url()
+    flush_broker(mq_url, BROKER_EXAMPLE)
+    tag = f"{run}-w{workers}"
+    base = start_stack(args, workers, engine, procs, tag)
+    events = run_events(args, engine, procs, base, tag)
+    log(f"  peak with {workers} worker(s): {events.rate:.1f} events/s")
+    latency = None
+    if args.latency_seconds > 0:
+        latency = run_latency(args, engine, procs, base, f"{tag}-lat", events.rate / 2)
+    procs.stop()
+    flush_broker(mq_url, BROKER_EXAMPLE)
+    noops = run_noop(args, workers, procs)
+    procs.stop()
+    return Round(workers, events, noops, latency)
+
+
+def headline(rounds: list[Round], batch: int) -> str:
+    """The final line: the round of HEADLINE_WORKERS (else the last), with the worst figures of all."""
+    main = next((r for r in rounds if r.workers == HEADLINE_WORKERS), rounds[-1])
+    line = main.line(batch)
+    if len(rounds) > 1:
+        line += f" min_ratio={min(r.ratio for r in rounds):.2f}"
+        p99s = [ms(r.latency.latencies, 99) for r in rounds if r.latency is not None]
+        if p99s:
+            line += f" max_latency_p99_ms={max(p99s):.0f}"
+    return line
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run both phases and print the figures; return the exit code."""
+    """Run every phase for every worker count and print the figures; return the exit code."""
     args = parse_args(argv)
     db_url, mq_url = database_url(), broker_url()
     check_local(db_url, "DATABASE_URL")
@@ -479,32 +739,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = uuid.uuid4().hex[:8]
     ok = False
     engine: Engine | None = None
-    log(f"gridcase throughput: {args.events} events, run {run}, logs in {home}")
+    log(f"gridcase throughput: {args.events} events, {args.batch} per request, workers "
+        f"{','.join(map(str, args.workers))}, run {run}, logs in {home}")
     try:
         with sigterm_as_interrupt():
             ensure_database(db_url, "DATABASE_URL")
             check_bench_database(db_url, action="wipe", example="DATABASE_URL=postgresql+psycopg://...")
             reset_database(db_url)
-            flush_broker(mq_url, BROKER_EXAMPLE)
             engine = make_engine(db_url)
 
-            events = run_events(args, engine, procs, run)
-            procs.stop()
-            flush_broker(mq_url, BROKER_EXAMPLE)
-            noops = run_noop(args, procs)
-            procs.stop()
-            split = run_split(args, engine, procs, run) if args.split else None
-            procs.stop()
+            rounds = [run_round(args, workers, engine, procs, run) for workers in args.workers]
+            split = None
+            if args.split:
+                flush_broker(mq_url, BROKER_EXAMPLE)
+                split = run_split(args, args.workers[-1], engine, procs, run)
+                procs.stop()
 
-            print_summary(events, noops)
+            for r in rounds:
+                print_summary(r)
             if split is not None:
-                log(f"split: intake alone {split[0]:.1f} events/s; backlog drained at {split[1]:.1f} events/s "
-                    f"(ratio to no-op {split[1] / noops.rate:.2f})")
+                log(f"split ({args.workers[-1]} workers): intake alone {split[0]:.1f} events/s; backlog drained "
+                    f"at {split[1]:.1f} events/s (ratio to no-op {split[1] / rounds[-1].noops.rate:.2f})")
             report_logs(sorted(procs.log_dir.glob("*.log")))
             if args.keep_logs:
                 log(f"logs kept in {home}")
-            ratio = events.rate / noops.rate
-            log(f"events_per_s={events.rate:.2f} noop_tasks_per_s={noops.rate:.2f} ratio={ratio:.2f}")
+            for r in rounds:
+                log(r.line(args.batch))
+            log(headline(rounds, args.batch))
             ok = True
             return 0
     except BenchError as exc:
