@@ -117,7 +117,6 @@ from bench.support import (
     child_env,
     ensure_database,
     explain,
-    free_port,
     log,
     percentile,
     record_current_policy,
@@ -126,7 +125,9 @@ from bench.support import (
     scalar_int,
     sigterm_as_interrupt,
     vacuum_analyze,
-    wait_until,
+)
+from bench.support import (
+    start_web as support_start_web,
 )
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcase_bench_reads"
@@ -695,21 +696,7 @@ def run_wrk(args: argparse.Namespace, wrk: str, base: str, target: str, path: st
 
 def start_web(args: argparse.Namespace, procs: Processes) -> str:
     """Start gunicorn on a free port (as ``bench/throughput.py`` does), wait until it answers; return its base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    procs.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-                        str(args.web_workers), "--threads", str(args.web_threads), "--log-level", "warning",
-                        "web.wsgi:app"])
-
-    def web_answers() -> bool:
-        procs.check_alive()
-        try:
-            return httpx.get(f"{base}/api/v1/units", timeout=2.0, trust_env=False).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until("the web app to answer GET /api/v1/units", web_answers, 60.0)
-    return base
+    return support_start_web(procs, args.web_workers, args.web_threads)
 
 
 def beat_sweeper(engine: Engine) -> None:

@@ -344,3 +344,24 @@ def record_current_policy(engine: Engine) -> int:
 
     with unit_of_work(engine) as session:
         return record_policy(session, current_policy())
+
+
+def start_web(procs: Processes, web_workers: int, web_threads: int) -> str:
+    """Start the web app under gunicorn on a free port, wait until it answers; return its base URL."""
+    import httpx
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    procs.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
+                        str(web_workers), "--threads", str(web_threads), "--log-level", "warning",
+                        "web.wsgi:app"])
+
+    def web_answers() -> bool:
+        procs.check_alive()
+        try:
+            return httpx.get(f"{base}/api/v1/units", timeout=2.0, trust_env=False).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until("the web app to answer GET /api/v1/units", web_answers, 60.0)
+    return base

@@ -97,7 +97,6 @@ from bench.support import (
     count_rows,
     ensure_database,
     flush_broker,
-    free_port,
     log,
     percentile,
     report_logs,
@@ -106,6 +105,9 @@ from bench.support import (
     sigterm_as_interrupt,
     wait_for_workers,
     wait_until,
+)
+from bench.support import (
+    start_web as support_start_web,
 )
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcase_bench"
@@ -325,21 +327,7 @@ def wait_for_outbox(engine: Engine, timeout: float) -> None:
 
 def start_web(args: argparse.Namespace, procs: Processes) -> str:
     """Start gunicorn on a free port, wait until it answers; return its base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    procs.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-                        str(args.web_workers), "--threads", str(args.web_threads), "--log-level", "warning",
-                        "web.wsgi:app"])
-
-    def web_answers() -> bool:
-        procs.check_alive()
-        try:
-            return httpx.get(f"{base}/api/v1/units", timeout=2.0, trust_env=False).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until("the web app to answer GET /api/v1/units", web_answers, 60.0)
-    return base
+    return support_start_web(procs, args.web_workers, args.web_threads)
 
 
 def start_gridcase_workers(count: int, procs: Processes, prefix: str) -> list[str]:

@@ -59,9 +59,7 @@ def create_token(session: Session, user_name: str) -> str:
     Raises:
         NotFound: there is no such user.
     """
-    user = session.scalars(select(User).where(User.name == user_name)).one_or_none()
-    if user is None:
-        raise NotFound(f"no user named '{user_name}'", field="name")
+    user = user_by_name(session, user_name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=_hash(token), created_at=clock.now()))
     session.flush()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, update
 
 from tests.conftest import Published
 from tests.unit.helpers import REPORTER_PHONE, run_worker
-from tests.unit.ui_helpers import PASSWORD, csrf_of, give_password, log_in
+from tests.unit.ui_helpers import PASSWORD, Browser, csrf_of, give_password
 from workflow import clock
 from workflow.db import unit_of_work
 from workflow.models import Attachment, Case, CaseEvent, Evaluation
@@ -24,25 +24,6 @@ OTHER_PHONE = "13987654321"
 # The smallest valid PNG: the photo check reads the bytes, not the name.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6300010000050001a5f645400000000049454e44ae426082")
-
-
-class Browser:
-    """One person's browser: a test client with its own cookies."""
-
-    def __init__(self, app: Any, engine: Engine, name: str | None = None) -> None:
-        self.client: FlaskClient = app.test_client()
-        # The assertions read English; the language tests ask for the others explicitly.
-        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        if name:
-            log_in(self.client, engine, name)
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get(path, **kw)
-
-    def post_form(self, page: str, action: str, data: dict[str, Any], **kw: Any) -> Any:
-        """Open ``page``, take its CSRF token and post ``data`` to ``action``."""
-        token = csrf_of(self.client.get(page).text)
-        return self.client.post(action, data={"csrf_token": token, **data}, **kw)
 
 
 @pytest.fixture
@@ -413,7 +394,7 @@ def test_wrong_digits_show_nothing(app: Any, leader: Browser, engine: Engine, pu
 
 
 def test_resident_lookups_are_rate_limited(app: Any) -> None:
-    resident = Browser(app, None)  # type: ignore[arg-type]
+    resident = Browser(app, None)
     token = csrf_of(resident.get("/track").text)
     codes = [resident.client.post("/track", data={"csrf_token": token, "code": "AAAA", "phone_last4": f"{i:04d}"})
              .status_code for i in range(21)]
@@ -477,7 +458,7 @@ def test_times_are_shown_in_the_deployments_zone(leader: Browser, engine: Engine
 
 def test_changing_my_password_ends_my_other_sessions(app: Any, engine: Engine) -> None:
     phone = Browser(app, engine, LEADER)
-    desk = Browser(app, None)  # type: ignore[arg-type]
+    desk = Browser(app, None)
     token = csrf_of(desk.get("/login").text)
     assert desk.client.post("/login", data={"name": LEADER, "password": PASSWORD, "csrf_token": token}).status_code == 302
     wrong = phone.post_form("/account", "/account/password", {"current": "nope", "new": "a new password 1",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 
-from tests.unit.ui_helpers import PASSWORD, csrf_of, log_in
+from tests.unit.ui_helpers import PASSWORD, Browser, csrf_of
 from workflow.categories import CATEGORIES
 from workflow.db import unit_of_work
 from workflow.models import Subscription, Unit, User
@@ -16,23 +15,6 @@ from workflow.policy import current_policy
 
 ADMIN, LEADER, OTHER_LEADER = "xy.admin", "xy01a1.leader", "xy01a2.leader"
 NEW_PASSWORD = "a brand new password"
-
-
-class Browser:
-    """One person's browser: a test client with its own cookies."""
-
-    def __init__(self, app: Any, engine: Engine, name: str | None = None) -> None:
-        self.client: FlaskClient = app.test_client()
-        if name:
-            log_in(self.client, engine, name)
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get(path, **kw)
-
-    def post_form(self, page: str, action: str, data: dict[str, Any], **kw: Any) -> Any:
-        """Open ``page``, take its CSRF token and post ``data`` to ``action``."""
-        token = csrf_of(self.client.get(page).text)
-        return self.client.post(action, data={"csrf_token": token, **data}, **kw)
 
 
 @pytest.fixture

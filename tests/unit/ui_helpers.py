@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -33,3 +34,24 @@ def log_in(client: FlaskClient, engine: Engine, name: str) -> None:
     page = client.get("/login")
     response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
     assert response.status_code == 302, response.text
+
+
+class Browser:
+    """One person's browser: a test client with its own cookies, reading the pages in English."""
+
+    def __init__(self, app: Any, engine: Engine | None, name: str | None = None) -> None:
+        self.client: FlaskClient = app.test_client()
+        # The assertions read English; the language tests ask for the others explicitly.
+        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        if name:
+            assert engine is not None
+            log_in(self.client, engine, name)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        """GET a page."""
+        return self.client.get(path, **kw)
+
+    def post_form(self, page: str, action: str, data: dict[str, Any], **kw: Any) -> Any:
+        """Open ``page``, take its CSRF token and post ``data`` to ``action``."""
+        token = csrf_of(self.client.get(page).text)
+        return self.client.post(action, data={"csrf_token": token, **data}, **kw)
