@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests import services
 from web import create_app
 from workflow.db import make_engine, unit_of_work
-from workflow.models import Subscription, User
-from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
+from workflow.models import Subscription
+from workflow.org import DEMO_ORG_FILE, forget_cached_units, import_org, read_org_file
 from workflow.schema import upgrade
 
 
@@ -43,10 +43,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # The demo tree's subscriptions, one per unit above the households; tests may add more.
 DEMO_SUBSCRIPTIONS = 22
-# Tables a test writes to; units and users stay as the demo tree made them.
+# Tables a test writes to, emptied before each test on PostgreSQL; the org tree (units,
+# members, subscriptions, which the administration tests edit) is then loaded again.
 # Recorded policies stay: a process remembers their ids.
-CASE_TABLES = ("evaluations", "deliveries", "outbox", "case_events", "inbox", "deadlines", "case_parties", "cases",
-               "api_tokens", "heartbeats")
+CASE_TABLES = ("evaluations", "deliveries", "outbox", "case_events", "inbox", "deadlines", "case_parties",
+               "attachments", "cases", "api_tokens", "heartbeats", "subscriptions", "users", "units")
 
 
 @pytest.fixture(scope="session")
@@ -74,10 +75,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         pg: Engine = request.getfixturevalue("postgres_engine")
         with pg.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(CASE_TABLES)} RESTART IDENTITY CASCADE")
-            # What tests may change of the demo tree goes back to it: notification settings
-            # of members (the demo file sets none) and the subscriptions.
-            conn.execute(update(User).values(email=None, channels=None, quiet_hours=None))
-            conn.execute(delete(Subscription).where(Subscription.id > DEMO_SUBSCRIPTIONS))
+        with unit_of_work(pg) as session:
+            import_org(session, read_org_file(DEMO_ORG_FILE))
+        forget_cached_units()
         yield pg
         return
     path = tmp_path / "gridcase.sqlite3"
