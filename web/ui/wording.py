@@ -102,6 +102,31 @@ _PARTY_ROLES: dict[str, LazyString] = {
 }
 
 
+_CHANNELS: dict[str, LazyString] = {
+    "email": _l("Email"),
+    "sms": _l("SMS"),
+    "wecom": _l("WeCom group"),
+    "dingtalk": _l("DingTalk group"),
+    "webhook": _l("Webhook"),
+}
+
+_DELIVERY_STATUS: dict[str, LazyString] = {
+    "pending": _l("waiting to be sent"),
+    "sent": _l("sent"),
+    "dead": _l("failed, given up"),
+}
+
+
+def channel_label(channel: str) -> str:
+    """Name a notification channel."""
+    return str(_CHANNELS.get(channel, channel))
+
+
+def delivery_status_label(status: str) -> str:
+    """Name the state of a notice's delivery."""
+    return str(_DELIVERY_STATUS.get(status, status))
+
+
 def action_label(trigger: str) -> str:
     """Name an action on a button."""
     return str(_ACTIONS.get(trigger, trigger))
