@@ -14,7 +14,7 @@ What it does, all on 127.0.0.1:
    deadline of token 1 (the case's ``clock_token``). None is due yet: the first ``--due``
    cases fall due in a day, the others between an hour and a week from now. Then VACUUM
    ANALYZE, so the planner knows the tables.
-3. Times ``workflow.sweeper.sweep`` in this process, in a transaction of its own, when
+3. Times ``workflow.cases.overdue.sweep`` in this process, in a transaction of its own, when
    nothing is due (the cost of every beat on a quiet system): median and p95 of 20 runs.
 4. For one and then two Celery worker processes (prefork, concurrency 1, queues events,
    deliveries and deadlines, as ``bench/throughput.py`` starts them): makes the first
@@ -49,8 +49,8 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import Engine, text
 
-from workflow import clock
-from workflow.db import make_engine, unit_of_work
+from workflow.base import wallclock
+from workflow.base.db import make_engine, unit_of_work
 
 # Run as a script, this file's folder heads sys.path, not the repository root that holds ``bench``.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -209,7 +209,7 @@ def make_due(engine: Engine, layout: Layout) -> None:
 
 def time_empty_sweeps(engine: Engine, runs: int) -> list[float]:
     """Time ``sweep`` (its whole transaction, commit included) with nothing due; return milliseconds."""
-    from workflow.sweeper import sweep
+    from workflow.cases.overdue import sweep
 
     due = scalar_int(engine, "SELECT count(*) FROM deadlines WHERE status = 'armed' AND due_at <= now()")
     if due:
@@ -218,7 +218,7 @@ def time_empty_sweeps(engine: Engine, runs: int) -> list[float]:
     for i in range(EMPTY_SWEEP_WARMUP + runs):
         started = time.perf_counter()
         with unit_of_work(engine) as session:
-            swept = sweep(session, clock.now())
+            swept = sweep(session, wallclock.now())
         elapsed = (time.perf_counter() - started) * 1000
         if swept.fired or swept.stale:
             raise BenchError(f"the empty sweep fired {swept.fired} and found {swept.stale} stale")

@@ -20,7 +20,7 @@ What it does, all on 127.0.0.1:
    Python heap, without the shared libraries and files) and ``VmHWM`` (peak resident set).
    The first reading is taken when the workers answer a ping, before any event.
 4. Feeds the events in steps of ``--step``: ``--producers`` threads of this process each
-   call the app's own intake (``workflow.intake.accept_submission``, which writes the case,
+   call the app's own intake (``workflow.cases.intake.accept_submission``, which writes the case,
    its reporter, its first step and the inbox row) and then publish the handling task the
    way the web app does after a commit (``workers.publish.publish_event``, which arms the
    Redis kick flag so a burst shares one draining task). After each step it waits until
@@ -68,7 +68,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import Engine, text
 
-from workflow.db import make_engine
+from workflow.base.db import make_engine
 
 # Run as a script, this file's folder heads sys.path, not the repository root that holds ``bench``.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -202,7 +202,7 @@ def feed(engine: Engine, run: str, indices: range, grids: Sequence[str], produce
     """Accept the events ``indices`` as intake does and publish their handling task; raise on a refusal."""
     from schemas.events import CaseSubmittedEvent
     from workers.publish import publish_event
-    from workflow.intake import accept_submission
+    from workflow.cases.intake import accept_submission
 
     def submit(index: int) -> None:
         accepted = accept_submission(engine, CaseSubmittedEvent.model_validate(event_body(run, index, grids)))

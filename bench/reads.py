@@ -12,9 +12,9 @@ What it does, all on 127.0.0.1:
    ``public`` schema is dropped and re-created, migrated, the demo org loaded, and
    ``--cases`` cases generated with SQL (``INSERT ... SELECT ... FROM generate_series``),
    shaped like the rows the engine writes for a submitted and dispatched complaint (compare
-   ``workflow/intake.py``, ``workflow/steps.py``, ``workflow/deadlines.py``): each case in
+   ``workflow/cases/intake.py``, ``workflow/cases/steps.py``, ``workflow/cases/deadlines.py``): each case in
    ``grid_handling`` at one of the demo grids, with a 16-character tracking code in the
-   alphabet of ``workflow/tracking.py`` (64 bits of an MD5, so random over the index), a
+   alphabet of ``workflow/cases/tracking.py`` (64 bits of an MD5, so random over the index), a
    reporter with a phone, a timeline of ``submitted`` and ``dispatch`` (every second case
    also ``accept``, signed for by the grid leader), its three armed deadlines (first
    contact, warning, resolve; computed with the policy in force, as ``start_level`` does),
@@ -60,7 +60,7 @@ What it does, all on 127.0.0.1:
    serialisation cost beyond it. ``/openapi.json`` is no ceiling (it serialises a large
    document on every request) and no route skips the database. ``/healthz`` answers 503
    when the sweeper has not run for two minutes: the benchmark runs the real
-   ``workflow.sweeper.sweep`` (nothing is due) before each baseline run, as beat would.
+   ``workflow.cases.overdue.sweep`` (nothing is due) before each baseline run, as beat would.
 5. Checks that wrk saw no non-2xx/3xx response and no socket error, else fails. Prints
    the details, then on its last line ``cases=... track_rps=... track_p99_ms=...
    case_rps=... case_p99_ms=... [page_rps=... page_p99_ms=... page_vs_baseline=...]
@@ -101,10 +101,10 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from workflow import clock
-from workflow.db import make_engine, unit_of_work
-from workflow.schema import upgrade
-from workflow.tracking import display
+from workflow.base import wallclock
+from workflow.base.db import make_engine, unit_of_work
+from workflow.base.schema import upgrade
+from workflow.cases.tracking import display
 
 # Run as a script, this file's folder heads sys.path, not the repository root that holds ``bench``.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -251,8 +251,8 @@ class Layout:
 
 def clock_of_first_case(ref: datetime) -> dict[str, datetime]:
     """Return the deadlines the engine arms for a P2 noise case dispatched at ``ref`` (as ``start_level`` does)."""
-    from workflow.deadlines import add, remaining
-    from workflow.policy import current_policy
+    from workflow.clock.deadlines import add, remaining
+    from workflow.clock.policy import current_policy
 
     policy = current_policy()
     first, resolve, warn_at = policy.times("NOI", "P2", "grid")
@@ -269,7 +269,7 @@ def generate(engine: Engine, cases: int, timings: dict[str, float]) -> None:
         grids = [int(i) for i in conn.execute(text("SELECT id FROM units WHERE level = 'grid' ORDER BY id")).scalars()]
     if not grids:
         raise BenchError("the demo org has no grid units")
-    ref = clock.now() - timedelta(hours=1)
+    ref = wallclock.now() - timedelta(hours=1)
     params: dict[str, Any] = {"cases": cases, "grids": grids, "ngrids": len(grids), "policy_id": policy_id,
                               "salt": CODE_SALT, "ref": ref, **clock_of_first_case(ref + timedelta(milliseconds=20))}
     log(f"generating {cases} cases over {len(grids)} grids (policy row {policy_id}); first case's resolve deadline "
@@ -290,7 +290,7 @@ def generate(engine: Engine, cases: int, timings: dict[str, float]) -> None:
 
 def add_bench_user(engine: Engine) -> None:
     """Add the street-level staff member the case API is read as."""
-    from workflow.users import add_user
+    from workflow.org.members import add_user
 
     with unit_of_work(engine) as session:
         add_user(session, BENCH_USER, BENCH_UNIT, BENCH_ROLE, display_name="读取压测")
@@ -298,7 +298,7 @@ def add_bench_user(engine: Engine) -> None:
 
 def new_token(engine: Engine) -> str:
     """Create a fresh API token for the bench member."""
-    from workflow.users import create_token
+    from workflow.org.members import create_token
 
     with unit_of_work(engine) as session:
         return create_token(session, BENCH_USER)
@@ -323,7 +323,7 @@ def reuse_problem(engine: Engine, cases: int) -> str | None:
     if parties < cases or deadlines != 3 * cases or deliveries < cases or users != 1:
         return (f"it holds {parties} parties, {deadlines} deadlines, {deliveries} deliveries and {users} bench users, "
                 "not what this script generates")
-    if first_due is None or first_due < clock.now() + REUSE_MARGIN:
+    if first_due is None or first_due < wallclock.now() + REUSE_MARGIN:
         return f"its first armed deadline ({first_due}) falls due within {REUSE_MARGIN}: the sweeper would fire it"
     return None
 
@@ -701,10 +701,10 @@ def start_web(args: argparse.Namespace, procs: Processes) -> str:
 
 def beat_sweeper(engine: Engine) -> None:
     """Run the deadline sweeper once, as beat would, so /healthz finds it recent; nothing may be due."""
-    from workflow.sweeper import sweep
+    from workflow.cases.overdue import sweep
 
     with unit_of_work(engine) as session:
-        swept = sweep(session, clock.now())
+        swept = sweep(session, wallclock.now())
     if swept.fired or swept.stale:
         raise BenchError(f"the sweeper fired {swept.fired} deadlines ({swept.stale} stale): some were due")
 

@@ -33,9 +33,10 @@ from psycopg import sql
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from workflow.db import make_engine, unit_of_work
-from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
-from workflow.schema import upgrade
+from workflow.base.db import make_engine, unit_of_work
+from workflow.base.schema import upgrade
+from workflow.notices.org_file import import_org
+from workflow.org.tree import DEMO_ORG_FILE, read_org_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -339,8 +340,8 @@ def explain(engine: Engine, query: str, params: dict[str, Any] | None = None) ->
 
 def record_current_policy(engine: Engine) -> int:
     """Store the policy in force (as the engine does when a clock starts) and return its row id."""
-    from workflow.deadlines import record_policy
-    from workflow.policy import current_policy
+    from workflow.clock.policy import current_policy
+    from workflow.clock.stored_policies import record_policy
 
     with unit_of_work(engine) as session:
         return record_policy(session, current_policy())

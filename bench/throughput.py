@@ -81,8 +81,8 @@ import redis
 from celery import Celery
 from sqlalchemy import Engine, text
 
-from workflow.db import make_engine
-from workflow.intake import MAX_BATCH_EVENTS
+from workflow.base.db import make_engine
+from workflow.cases.intake import MAX_BATCH_EVENTS
 
 # Run as a script, this file's folder heads sys.path, not the repository root that holds ``bench``.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from tests import services
 from web import create_app
-from workflow.db import make_engine, unit_of_work
-from workflow.models import Subscription
-from workflow.org import DEMO_ORG_FILE, forget_cached_units, import_org, read_org_file
-from workflow.schema import upgrade
+from workflow.base.db import make_engine, unit_of_work
+from workflow.base.schema import upgrade
+from workflow.notices.models import Subscription
+from workflow.notices.org_file import import_org
+from workflow.org.tree import DEMO_ORG_FILE, forget_cached_units, read_org_file
 
 
 @pytest.fixture(autouse=True)

@@ -7,12 +7,12 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web import cases, errors, events, health, openapi, track, units
+from web.api import cases, errors, events, health, openapi, track, units
 from web.session import EXTENSION
 from web.ui import init_ui
-from workflow import config
-from workflow.db import engine_for
-from workflow.policy import current_policy
+from workflow.base import config
+from workflow.base.db import engine_for
+from workflow.clock.policy import current_policy
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import click
 
 from schemas.vocabulary import Level
-from workflow import config
-from workflow.db import default_engine, unit_of_work
-from workflow.errors import DomainError
-from workflow.org import import_org, read_org_file
-from workflow.schema import upgrade
-from workflow.users import add_user, create_token, set_password, user_by_name
+from workflow.base import config
+from workflow.base.db import default_engine, unit_of_work
+from workflow.base.errors import DomainError
+from workflow.base.schema import upgrade
+from workflow.notices.org_file import import_org
+from workflow.org.members import add_user, create_token, set_password, user_by_name
+from workflow.org.tree import read_org_file
 
 
 def _fail(exc: DomainError) -> None:
@@ -59,7 +60,7 @@ def org() -> None:
 @org.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def org_import(file: Path) -> None:
-    """Create or update units and members from a YAML or JSON org file (see workflow/demo/org.yaml)."""
+    """Create or update units and members from a YAML or JSON org file (see workflow/org/demo/org.yaml)."""
     try:
         tree = read_org_file(file)
         upgrade(default_engine())
@@ -161,10 +162,10 @@ def deadlines() -> None:
 @click.option("--case", "case_id", required=True, type=int, help="The case id.")
 def deadlines_simulate(case_id: int) -> None:
     """Print when each future step of the clock would fire for a case, if nobody acts."""
-    from workflow.clock import now
-    from workflow.labels import LEVEL_LABELS
-    from workflow.simulate import plan
-    from workflow.views import get_case
+    from workflow.base.labels import LEVEL_LABELS
+    from workflow.base.wallclock import now
+    from workflow.cases.simulate import plan
+    from workflow.cases.views import get_case
 
     try:
         with unit_of_work() as session:
@@ -188,7 +189,7 @@ def deadlines_simulate(case_id: int) -> None:
 @click.option("--reason", required=True, help="Why (kept on the case's timeline).")
 def deadlines_reapply(case_id: int, reason: str) -> None:
     """Restart a case's clock under the policy in force now (logged on its timeline)."""
-    from workflow.steps import ActorContext, apply_trigger, load_case_for_update
+    from workflow.cases.steps import ActorContext, apply_trigger, load_case_for_update
 
     try:
         with unit_of_work() as session:
@@ -209,7 +210,7 @@ def policy() -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def policy_check(file: Path | None) -> None:
     """Validate a policy file (default: the one in force, GRIDCASE_POLICY or the shipped one)."""
-    from workflow.policy import current_policy, load_policy
+    from workflow.clock.policy import current_policy, load_policy
 
     try:
         loaded = load_policy(file) if file else current_policy()
@@ -242,7 +243,7 @@ def subscription_add(unit_code: str, topics: str, subtree: bool, categories: tup
     from pydantic import ValidationError
 
     from schemas.org import SubscriptionSpec
-    from workflow.subscriptions import add
+    from workflow.notices.subscriptions import add
 
     try:
         spec = SubscriptionSpec.model_validate({
@@ -265,7 +266,7 @@ def subscription_add(unit_code: str, topics: str, subtree: bool, categories: tup
 @click.option("--unit", "unit_code", default=None, help="Only this unit's.")
 def subscription_list(unit_code: str | None) -> None:
     """List subscriptions."""
-    from workflow.subscriptions import listing
+    from workflow.notices.subscriptions import listing
 
     try:
         with unit_of_work() as session:
@@ -284,7 +285,7 @@ def subscription_list(unit_code: str | None) -> None:
 @click.argument("subscription_id", type=int)
 def subscription_remove(subscription_id: int) -> None:
     """Remove a subscription."""
-    from workflow.subscriptions import remove
+    from workflow.notices.subscriptions import remove
 
     try:
         with unit_of_work() as session:
@@ -302,7 +303,7 @@ def outbox() -> None:
 @outbox.command("stuck")
 def outbox_stuck() -> None:
     """List dead deliveries and those pending for more than ten minutes."""
-    from workflow.delivery import as_dict, stuck
+    from workflow.notices.delivery import as_dict, stuck
 
     with unit_of_work() as session:
         rows = stuck(session)
@@ -318,7 +319,7 @@ def outbox_stuck() -> None:
 @click.argument("delivery_id", type=int)
 def outbox_retry(delivery_id: int) -> None:
     """Send a dead delivery again (it is published by the relay within seconds)."""
-    from workflow.delivery import retry
+    from workflow.notices.delivery import retry
 
     try:
         with unit_of_work() as session:

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from workflow.db import unit_of_work
+from workflow.base.db import unit_of_work
 
 EXTENSION = "gridcase"
 

@@ -12,14 +12,15 @@ from honcho.manager import Manager
 from sqlalchemy import select
 
 from workers.app import QUEUES
-from workflow import config
-from workflow.db import default_engine, unit_of_work
-from workflow.errors import DomainError
-from workflow.models import ApiToken, User
-from workflow.org import DEMO_ORG_FILE, import_org, is_empty, read_org_file
-from workflow.policy import current_policy
-from workflow.schema import upgrade
-from workflow.users import create_token, set_password
+from workflow.base import config
+from workflow.base.db import default_engine, unit_of_work
+from workflow.base.errors import DomainError
+from workflow.base.schema import upgrade
+from workflow.clock.policy import current_policy
+from workflow.notices.org_file import import_org
+from workflow.org.members import create_token, set_password
+from workflow.org.models import ApiToken, User
+from workflow.org.tree import DEMO_ORG_FILE, is_empty, read_org_file
 
 # Demo members who get a token and a password on first start, so the API and the pages can be tried at once.
 DEMO_USERS = ("xy01a1.leader", "xy01a.secretary", "xy01.secretary", "xy.street")

@@ -9,8 +9,8 @@ from celery import Celery
 from celery.signals import worker_init
 from kombu import Exchange, Queue
 
-from workflow import config
-from workflow.policy import current_policy
+from workflow.base import config
+from workflow.clock.policy import current_policy
 
 EVENTS, DELIVERIES, DEADLINES = "events", "deliveries", "deadlines"
 QUEUES = (EVENTS, DELIVERIES, DEADLINES)

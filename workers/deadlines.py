@@ -7,9 +7,10 @@ import time
 
 from workers.app import app
 from workers.publish import publish_event
-from workflow import clock
-from workflow.db import unit_of_work
-from workflow.sweeper import audit, sweep
+from workflow.base import wallclock
+from workflow.base.db import unit_of_work
+from workflow.cases.overdue import sweep
+from workflow.clock.sweeper import audit
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def sweep_deadlines() -> int:
     fired, deadline = 0, time.monotonic() + SWEEP_SECONDS
     while time.monotonic() < deadline:
         with unit_of_work() as session:
-            swept = sweep(session, clock.now())
+            swept = sweep(session, wallclock.now())
         if swept.inbox_ids:
             publish_event(swept.inbox_ids[0])
         fired += swept.fired
@@ -35,4 +36,4 @@ def sweep_deadlines() -> int:
 def audit_deadlines() -> int:
     """Record how many armed deadlines are overdue by more than a few minutes (0 when all is well)."""
     with unit_of_work() as session:
-        return int(audit(session, clock.now())["late"])
+        return int(audit(session, wallclock.now())["late"])

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import redis
 
-from workflow import config
+from workflow.base import config
 
 logger = logging.getLogger(__name__)
 

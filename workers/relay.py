@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from workers.app import app
 from workers.publish import publish_event, publish_notices
-from workflow import config
-from workflow.db import unit_of_work
-from workflow.outbox import claim_stale
+from workflow.base import config
+from workflow.base.db import unit_of_work
+from workflow.notices.relay import claim_stale
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from sqlalchemy.exc import OperationalError
 from workers import kick
 from workers.app import DELIVERIES, EVENTS, app
 from workers.publish import publish_event, publish_notices
-from workflow.db import unit_of_work
-from workflow.delivery import deliver_due
-from workflow.handling import BATCH_SIZE, handle_inbox_event, pending_ids, record_failure
+from workflow.base.db import unit_of_work
+from workflow.cases.handling import BATCH_SIZE, handle_inbox_event, pending_ids, record_failure
+from workflow.notices.delivery import deliver_due
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from tests import services
 from tests.faults import servers
 from tests.faults.harness import SUITE, Launch, System, child_env, redis_backlog, start_system, stop_system
 from tests.integration.support import RUNNING, free_port, logs_of_running
-from workflow.db import make_engine, unit_of_work
-from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
-from workflow.schema import upgrade
+from workflow.base.db import make_engine, unit_of_work
+from workflow.base.schema import upgrade
+from workflow.notices.org_file import import_org
+from workflow.org.tree import DEMO_ORG_FILE, read_org_file
 
 TEMPLATE = "gridcase_template"
 _databases = itertools.count(1)

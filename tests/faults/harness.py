@@ -45,7 +45,7 @@ from tests.integration.support import (
 )
 
 SUITE = "fault-injection suite"
-SHIPPED_POLICY = ROOT / "workflow" / "data" / "policy.yaml"
+SHIPPED_POLICY = ROOT / "workflow" / "clock" / "data" / "policy.yaml"
 # Every scenario's burst: at least 2,000 events, as the issue asks; smaller only by hand.
 EVENTS = int(os.environ.get("GRIDCASE_FAULT_EVENTS", "2000"))
 # Events per second the clients offer (0: as fast as the server answers). By default the burst
@@ -56,7 +56,7 @@ CLIENT_THREADS = 8
 GIVE_UP_SECONDS = 120.0  # one event: the client stops retrying after this long
 SETTLE_SECONDS = 150.0  # after the burst: every row handled and sent within this
 # What a handled outbox row says: "sent" while notices went to the log; "done" once the notifications
-# work expands it into per-recipient deliveries (workflow/delivery.py). Either is final.
+# work expands it into per-recipient deliveries (workflow/notices/delivery.py). Either is final.
 OUTBOX_FINAL = frozenset({"sent", "done"})
 
 
@@ -196,7 +196,7 @@ def child_env(database_url: str, broker_url: str, home: Path, **extra: str) -> d
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "SMTP_URL",
                  "GRIDCASE_SMS_SENDER", "GRIDCASE_SMS_FILE"):
         env.pop(name, None)
-    if importlib.util.find_spec("workflow.channels") is not None:
+    if importlib.util.find_spec("workflow.notices.channels") is not None:
         # An SMS provider that takes a few milliseconds and says who sent what (tests/faults/slow_sms.py).
         env["GRIDCASE_SMS_SENDER"] = "tests.faults.slow_sms:factory"
     return env

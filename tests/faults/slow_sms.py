@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workflow import config
+from workflow.base import config
 
 SECONDS_PER_SMS = float(os.environ.get("GRIDCASE_FAULT_SMS_SECONDS", "0.01"))
 

@@ -37,13 +37,14 @@ from tests.integration.support import (
     sqlalchemy_url,
 )
 from web import create_app
-from workflow.db import engine_for, make_engine, unit_of_work
-from workflow.models import User
-from workflow.org import DEMO_ORG_FILE, import_org, read_org_file
-from workflow.schema import upgrade
-from workflow.users import create_token
+from workflow.base.db import engine_for, make_engine, unit_of_work
+from workflow.base.schema import upgrade
+from workflow.notices.org_file import import_org
+from workflow.org.members import create_token
+from workflow.org.models import User
+from workflow.org.tree import DEMO_ORG_FILE, read_org_file
 
-# The staff the tests act as (workflow/demo/org.yaml).
+# The staff the tests act as (workflow/org/demo/org.yaml).
 STAFF = ("xy01a1.leader", "xy01a2.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
 CASE_TABLES = "evaluations, deliveries, outbox, case_events, case_parties, inbox, deadlines, cases, heartbeats"
 

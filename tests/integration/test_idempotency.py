@@ -12,8 +12,8 @@ import pytest
 from schemas.events import CaseSubmittedEvent
 from tests.integration.support import STRUCTURED, Live, submitted_event
 from workers.publish import publish_event
-from workflow.db import unit_of_work
-from workflow.intake import submit_case
+from workflow.base.db import unit_of_work
+from workflow.cases.intake import submit_case
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from schemas.org import SubscriptionSpec
 from tests.integration.support import SMTP_PORT, Live, ManagedProcess, submitted_event, wait_until
 from web.cli import main
-from workflow.db import unit_of_work
-from workflow.subscriptions import add, listing, remove
+from workflow.base.db import unit_of_work
+from workflow.notices.subscriptions import add, listing, remove
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 SECRET = "whsec-test"

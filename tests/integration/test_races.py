@@ -13,8 +13,8 @@ from sqlalchemy import text
 from schemas.events import ACTION_REQUESTED, CaseActionRequestedEvent
 from tests.integration.support import Live, submitted_event, wait_until
 from workers.publish import publish_event
-from workflow.db import unit_of_work
-from workflow.intake import store_event
+from workflow.base.db import unit_of_work
+from workflow.cases.intake import store_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -9,9 +9,9 @@ from celery import Celery
 
 from schemas.events import CaseSubmittedEvent
 from tests.integration.support import Live, submitted_event
-from workflow.db import unit_of_work
-from workflow.handling import handle_inbox_event
-from workflow.intake import submit_case
+from workflow.base.db import unit_of_work
+from workflow.cases.handling import handle_inbox_event
+from workflow.cases.intake import submit_case
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

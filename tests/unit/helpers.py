@@ -9,11 +9,11 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
-from workflow.db import unit_of_work
-from workflow.delivery import deliver_due
-from workflow.handling import handle_inbox_event
-from workflow.models import User
-from workflow.users import create_token
+from workflow.base.db import unit_of_work
+from workflow.cases.handling import handle_inbox_event
+from workflow.notices.delivery import deliver_due
+from workflow.org.members import create_token
+from workflow.org.models import User
 
 _ids = itertools.count(1)
 GRID = "XY-01-A-1"

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from schemas.events import EXPORTED_EVENTS
 from schemas.export import export, rendered
 from tests.unit.helpers import event
-from workflow.db import Base
+from workflow.tables import metadata
 
 
 def test_exported_event_schemas_are_current() -> None:
@@ -62,5 +62,5 @@ def _refs(node: Any) -> list[str]:
 
 def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
     assert diff == []

@@ -8,8 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from workflow.db import unit_of_work
-from workflow.users import set_password, user_by_name
+from workflow.base.db import unit_of_work
+from workflow.org.members import set_password, user_by_name
 
 PASSWORD = "correct horse battery"
 

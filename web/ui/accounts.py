@@ -21,9 +21,9 @@ from web.session import db_session
 from web.ui.forms import LanguageForm, LoginForm, PasswordForm
 from web.ui.i18n import safe_next
 from web.ui.security import limiter, login_limit, protect_forms
-from workflow.errors import DomainError
-from workflow.models import User
-from workflow.users import authenticate, set_password
+from workflow.base.errors import DomainError
+from workflow.org.members import authenticate, set_password
+from workflow.org.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 

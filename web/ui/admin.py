@@ -20,12 +20,14 @@ from web.ui.errors import html_errors, status_of
 from web.ui.i18n import category_name, level_name
 from web.ui.security import protect_forms
 from web.ui.wording import role_label
-from workflow import org_admin
-from workflow.categories import CATEGORIES
-from workflow.errors import DomainError, NotFound
-from workflow.org import unit_by_code
-from workflow.subscriptions import TOPICS, remove
-from workflow.users import MIN_PASSWORD_LENGTH, user_by_name
+from workflow.base.errors import DomainError, NotFound
+from workflow.cases.categories import CATEGORIES
+from workflow.clock.policy_in_force import policy_in_force
+from workflow.notices import subscription_admin
+from workflow.notices.subscriptions import TOPICS, remove
+from workflow.org import admin as org_admin
+from workflow.org.members import MIN_PASSWORD_LENGTH, user_by_name
+from workflow.org.tree import unit_by_code
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 protect_forms(bp)
@@ -192,7 +194,7 @@ def _fill_subscription_choices(form: SubscriptionForm) -> None:
 
 def _render_subscriptions(form: SubscriptionForm, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     with db_session() as session:
-        lines = org_admin.subscription_lines(session)
+        lines = subscription_admin.subscription_lines(session)
     return render_template("admin/subscriptions.html", subscriptions=lines, form=form, error=error), status
 
 
@@ -209,7 +211,7 @@ def subscriptions() -> ResponseReturnValue:
         return _render_subscriptions(form, status=422 if request.method == "POST" else 200)
     try:
         with db_session() as session:
-            sub = org_admin.add_subscription(
+            sub = subscription_admin.add_subscription(
                 session, form.unit.data or "", topics=list(form.topics.data or []), subtree=bool(form.subtree.data),
                 categories=list(form.categories.data or []), severities=list(form.severities.data or []),
                 channel=form.channel.data or "members", target=form.target.data, secret=form.secret.data,
@@ -227,7 +229,7 @@ def remove_subscription(sub_id: int) -> ResponseReturnValue:
     """Ask to confirm, then remove a subscription."""
     form = ConfirmForm()
     with db_session() as session:
-        line = org_admin.subscription_line(session, sub_id)
+        line = subscription_admin.subscription_line(session, sub_id)
     if not form.validate_on_submit():
         return render_template("admin/remove_subscription.html", sub=line, form=form)
     try:
@@ -266,5 +268,5 @@ def counts_text(counts: str) -> str:
 def policy() -> ResponseReturnValue:
     """The categories with their default severity, and the deadline policy in force with its source and digest."""
     categories = [(c.value, category_name(c.value), info.default_severity.value) for c, info in CATEGORIES.items()]
-    return render_template("admin/policy.html", categories=categories, policy=org_admin.policy_in_force(),
+    return render_template("admin/policy.html", categories=categories, policy=policy_in_force(),
                            span_text=span_text, counts_text=counts_text)

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from web.ui.forms import PageForm
-from workflow.users import MIN_PASSWORD_LENGTH
+from workflow.org.members import MIN_PASSWORD_LENGTH
 
 CODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
               message=_l("Letters, digits, '.', '_' or '-', starting with a letter or digit."))

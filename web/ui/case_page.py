@@ -18,15 +18,17 @@ from web.ui.errors import explain, html_errors, status_of
 from web.ui.forms import ActionForm, RevealForm
 from web.ui.security import protect_forms
 from web.ui.wording import ACTION_FIELDS, action_label
-from workflow import clock, config
-from workflow.actions import available_actions, perform_action, reveal_party
-from workflow.attachments import photo_file, photos_of
-from workflow.errors import DomainError
-from workflow.models import Case, User
-from workflow.org import ladder_of
-from workflow.privacy import mask_name, mask_phone
-from workflow.tracking import display
-from workflow.views import case_view, check_can_view, get_case, needs_personal_data
+from workflow.base import config, wallclock
+from workflow.base.errors import DomainError
+from workflow.base.privacy import mask_name, mask_phone
+from workflow.cases.actions import available_actions, perform_action, reveal_party
+from workflow.cases.attachments import photo_file, photos_of
+from workflow.cases.models import Case
+from workflow.cases.tracking import display
+from workflow.cases.views import case_view, check_can_view, get_case, needs_personal_data
+from workflow.notices.listing import notifications
+from workflow.org.models import User
+from workflow.org.tree import ladder_of
 
 bp = Blueprint("casework", __name__)
 protect_forms(bp)
@@ -65,7 +67,7 @@ def _time_used(case: Case) -> int | None:
     if case.deadline_at is None:
         return None
     total = (case.deadline_at - case.state_entered_at).total_seconds()
-    used = (clock.now() - case.state_entered_at).total_seconds()
+    used = (wallclock.now() - case.state_entered_at).total_seconds()
     return max(0, min(100, round(100 * used / total))) if total > 0 else 100
 
 
@@ -82,7 +84,7 @@ def render_case(case_id: int, *, revealed: int | None = None, error: str | None 
         user: User = member_row(session)
         case = get_case(session, case_id)
         check_can_view(user, case)
-        view = case_view(session, case, user)
+        view = case_view(session, case, user, notifications(session, case.id))
         context: dict[str, Any] = {
             "case": view, "parties": _parties(case, revealed), "ladder": _ladder(case),
             "time_used": _time_used(case), "actions": available_actions(session, case, user),

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from werkzeug.exceptions import HTTPException
 
-from web.errors import STATUS, http_error_json
-from workflow.errors import (
+from web.api.errors import STATUS, http_error_json
+from workflow.base.errors import (
     DomainError,
     EventConflict,
     Forbidden,

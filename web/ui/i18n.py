@@ -13,9 +13,9 @@ from flask_babel import Babel, format_datetime, get_locale
 from flask_login import current_user
 
 from schemas.vocabulary import Category, Level, State
-from workflow import config
-from workflow.categories import CATEGORIES
-from workflow.labels import DEFAULT_LANGUAGE, LANGUAGES, LEVEL_LABELS, STATE_LABELS, pick_language
+from workflow.base import config
+from workflow.base.labels import DEFAULT_LANGUAGE, LANGUAGES, LEVEL_LABELS, STATE_LABELS, pick_language
+from workflow.cases.categories import CATEGORIES
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 # What each language is called in itself, for the switcher.

@@ -16,12 +16,12 @@ from web.ui.forms import EvaluationForm, TrackForm
 from web.ui.i18n import current_language
 from web.ui.security import limiter, protect_forms, track_limit
 from web.ui.wording import step_label
-from workflow.actions import evaluate
-from workflow.errors import DomainError, NotFound
-from workflow.models import Case
-from workflow.privacy import phone_ends_with
-from workflow.tracking import display, normalize
-from workflow.views import case_by_tracking_code, track_view
+from workflow.base.errors import DomainError, NotFound
+from workflow.base.privacy import phone_ends_with
+from workflow.cases.actions import evaluate
+from workflow.cases.models import Case
+from workflow.cases.tracking import display, normalize
+from workflow.cases.views import case_by_tracking_code, track_view
 
 bp = Blueprint("resident", __name__)
 protect_forms(bp)

@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
-from workflow import config
+from workflow.base import config
 
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])

@@ -18,12 +18,13 @@ from web.ui.accounts import PARTY_ROLES, login_required, member, member_row, rol
 from web.ui.forms import NewCaseForm
 from web.ui.i18n import category_name
 from web.ui.security import limiter, protect_forms
-from workflow import clock, worklists
-from workflow.attachments import MAX_PHOTO_BYTES, add_photo
-from workflow.categories import CATEGORIES
-from workflow.errors import DomainError
-from workflow.intake import accept_submission
-from workflow.models import Case
+from workflow.base import wallclock
+from workflow.base.errors import DomainError
+from workflow.cases import worklists
+from workflow.cases.attachments import MAX_PHOTO_BYTES, add_photo
+from workflow.cases.categories import CATEGORIES
+from workflow.cases.intake import accept_submission
+from workflow.cases.models import Case
 
 bp = Blueprint("staff", __name__)
 protect_forms(bp)
@@ -52,7 +53,7 @@ def queue_rows() -> ResponseReturnValue:
 
 def _queue_rows() -> list[Any]:
     with db_session() as session:
-        return worklists.queue(session, member_row(session), clock.now())
+        return worklists.queue(session, member_row(session), wallclock.now())
 
 
 @bp.get("/inbox")
@@ -73,7 +74,7 @@ def inbox_rows() -> ResponseReturnValue:
 
 def _inbox_rows() -> list[Any]:
     with db_session() as session:
-        return worklists.inbox(session, member_row(session), clock.now())
+        return worklists.inbox(session, member_row(session), wallclock.now())
 
 
 def _fill_choices(form: NewCaseForm) -> None:
@@ -109,7 +110,7 @@ def new_case() -> ResponseReturnValue:
         data["parties"] = [{"role": PartyRole.RESPONDENT.value, "name": form.other_name.data,
                             "phone": form.other_phone.data or None}]
     raw = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": f"/ui/{who.name}", "type": SUBMITTED,
-           "time": clock.now().isoformat(), "datacontenttype": "application/json", "data": data}
+           "time": wallclock.now().isoformat(), "datacontenttype": "application/json", "data": data}
     try:
         event = CaseSubmittedEvent.model_validate(raw)
     except ValidationError as exc:

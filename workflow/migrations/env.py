@@ -5,11 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from workflow import config as gridcase_config
-from workflow import models  # noqa: F401  (registers the tables on Base.metadata)
-from workflow.db import Base
+from workflow.base import config as gridcase_config
+from workflow.tables import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

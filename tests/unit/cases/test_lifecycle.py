@@ -1,0 +1,228 @@
+"""A case worked through the whole ladder on SQLite, through the HTTP API, with the worker's service."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
+
+from tests.conftest import Published
+from tests.unit.helpers import REPORTER_PHONE, event, post_event, run_worker, token_for
+from workflow.base.db import unit_of_work
+from workflow.cases.models import InboxEvent, OutboxMessage
+
+LEADER, OTHER_LEADER = "xy01a1.leader", "xy01a2.leader"
+BRANCH, GENERAL, STREET = "xy01a.secretary", "xy01.secretary", "xy.street"
+
+
+class Desk:
+    """The API as the staff of one case's path use it."""
+
+    def __init__(self, client: FlaskClient, engine: Engine, published: Published) -> None:
+        self.client, self.engine, self.published = client, engine, published
+        self.tokens: dict[str, dict[str, str]] = {}
+
+    def auth(self, user: str) -> dict[str, str]:
+        if user not in self.tokens:
+            self.tokens[user] = token_for(self.engine, user)
+        return self.tokens[user]
+
+    def submit(self, **data: Any) -> dict[str, Any]:
+        answer = post_event(self.client, event(data)).get_json()
+        run_worker(self.engine, self.published.events)
+        return answer  # type: ignore[no-any-return]
+
+    def act(self, user: str, case_id: int, trigger: str, **body: Any) -> Any:
+        return self.client.post(f"/api/v1/cases/{case_id}/actions/{trigger}", json=body, headers=self.auth(user))
+
+    def case(self, user: str, case_id: int) -> Any:
+        return self.client.get(f"/api/v1/cases/{case_id}", headers=self.auth(user))
+
+
+@pytest.fixture
+def desk(client: FlaskClient, engine: Engine, published: Published) -> Desk:
+    return Desk(client, engine, published)
+
+
+def test_case_climbs_the_whole_ladder_and_closes_on_the_residents_yes(desk: Desk, client: FlaskClient) -> None:
+    submitted = desk.submit()
+    case_id, code = submitted["case_id"], submitted["tracking_code"]
+    assert desk.case(LEADER, case_id).get_json()["state"] == "grid_handling"
+
+    steps = [
+        (LEADER, "accept", {}, "grid_handling"),
+        (LEADER, "escalate", {"reason": "双方情绪激动,需支部调解"}, "branch_handling"),
+        (BRANCH, "escalate", {"reason": "涉及物业,需社区协调"}, "general_branch_handling"),
+        (GENERAL, "escalate", {"reason": "需街道多部门会商"}, "street_handling"),
+        (STREET, "resolve", {"summary": "街道组织调解,双方签订协议"}, "resolved"),
+        (STREET, "report_back", {"message": "您反映的噪音问题已调解解决"}, "reported_back"),
+    ]
+    for user, trigger, body, state in steps:
+        response = desk.act(user, case_id, trigger, **body)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["state"] == state
+
+    track = client.get(f"/api/v1/track/{code}").get_json()
+    assert track["state"] == "reported_back" and track["awaiting_evaluation"]
+    assert track["reporter"] == "王*明"
+    assert REPORTER_PHONE not in json.dumps(track, ensure_ascii=False)
+    assert "report_back" in [s["kind"] for s in track["timeline"]]
+    assert track["timeline"][-1]["message"] == "您反映的噪音问题已调解解决"
+
+    answer = client.post(f"/api/v1/track/{code}/evaluation",
+                         json={"phone_last4": REPORTER_PHONE[-4:], "resolved": "yes", "satisfaction": 5})
+    assert answer.status_code == 200
+    assert answer.get_json()["state"] == "closed"
+
+    view = desk.case(STREET, case_id).get_json()
+    # Closed: nobody handles it any more, so even the street sees the reporter masked.
+    assert view["parties"][0]["phone"] == "138****5678"
+    kinds = [e["kind"] for e in view["timeline"]]
+    assert kinds == ["submitted", "dispatch", "accept", "escalate", "escalate", "escalate", "resolve",
+                     "report_back", "confirm"]
+    assert [e["seq"] for e in view["timeline"]] == list(range(1, 10))
+    assert view["version"] == 9
+    escalate = view["timeline"][3]
+    assert (escalate["actor"], escalate["actor_unit"], escalate["from_state"], escalate["to_state"]) == (
+        LEADER, "XY-01-A-1", "grid_handling", "branch_handling")
+    assert escalate["reason"] == "双方情绪激动,需支部调解"
+
+
+def test_every_escalation_notifies_the_level_above(desk: Desk, engine: Engine) -> None:
+    case_id = desk.submit()["case_id"]
+    desk.act(LEADER, case_id, "escalate", reason="r")
+    desk.act(BRANCH, case_id, "escalate", reason="r")
+    with unit_of_work(engine) as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id)
+                         .order_by(OutboxMessage.id)).all()
+        assert [(r.topic, r.payload["unit"]) for r in rows] == [
+            ("case.dispatched", "XY-01-A-1"), ("case.escalated", "XY-01-A"), ("case.escalated", "XY-01")]
+
+
+def test_grid_leader_of_another_grid_cannot_open_or_act(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    assert desk.case(OTHER_LEADER, case_id).status_code == 403
+    assert desk.act(OTHER_LEADER, case_id, "escalate", reason="r").status_code == 403
+
+
+def test_lower_unit_cannot_act_once_escalated_but_a_higher_one_can(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    desk.act(LEADER, case_id, "escalate", reason="r")
+    refused = desk.act(LEADER, case_id, "resolve", summary="done")
+    assert refused.status_code == 403
+    assert "held by the branch" in refused.get_json()["message"]
+    assert desk.act(STREET, case_id, "resolve", summary="done").status_code == 200
+
+
+def test_trigger_that_does_not_apply_is_a_409(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    response = desk.act(LEADER, case_id, "report_back", message="m")
+    assert response.status_code == 409
+    assert "grid_handling" in response.get_json()["message"]
+
+
+def test_unknown_action_is_a_404_listing_the_actions(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    response = desk.act(LEADER, case_id, "teleport")
+    assert response.status_code == 404
+    assert "escalate" in response.get_json()["message"]
+
+
+def test_stale_version_is_a_409_and_changes_nothing(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    version = desk.case(LEADER, case_id).get_json()["version"]
+    assert desk.act(LEADER, case_id, "note", message="到现场", expected_version=version).status_code == 200
+    stale = desk.act(LEADER, case_id, "escalate", reason="r", expected_version=version)
+    assert stale.status_code == 409
+    assert stale.get_json()["error"] == "stale_version"
+    assert desk.case(LEADER, case_id).get_json()["state"] == "grid_handling"
+
+
+def test_missing_reason_is_a_422_naming_it(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    response = desk.act(LEADER, case_id, "escalate")
+    assert response.status_code == 422
+    assert response.get_json()["problems"] == [{"field": "reason", "problem": "'escalate' needs a non-empty reason"}]
+
+
+def test_unknown_body_field_is_a_422(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    response = desk.act(LEADER, case_id, "escalate", reasn="typo")
+    assert response.status_code == 422
+    assert response.get_json()["problems"][0]["field"] == "reasn"
+
+
+def test_only_a_unit_above_may_take_over(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    assert desk.act(LEADER, case_id, "take_over").status_code == 403
+    taken = desk.act(GENERAL, case_id, "take_over")
+    assert taken.status_code == 200
+    assert (taken.get_json()["state"], taken.get_json()["holding_unit"]["code"]) == ("general_branch_handling", "XY-01")
+
+
+def test_resident_no_reopens_at_the_resolving_level_then_one_up(desk: Desk, client: FlaskClient) -> None:
+    submitted = desk.submit()
+    case_id, code = submitted["case_id"], submitted["tracking_code"]
+    answer = {"phone_last4": REPORTER_PHONE[-4:], "resolved": "no", "satisfaction": 1}
+    desk.act(LEADER, case_id, "resolve", summary="劝说")
+    desk.act(LEADER, case_id, "report_back", message="已处理")
+    assert client.post(f"/api/v1/track/{code}/evaluation", json=answer).get_json()["state"] == "grid_handling"
+    desk.act(LEADER, case_id, "resolve", summary="再次劝说")
+    desk.act(LEADER, case_id, "report_back", message="已再次处理")
+    assert client.post(f"/api/v1/track/{code}/evaluation", json=answer).get_json()["state"] == "branch_handling"
+
+
+def test_evaluation_with_wrong_digits_or_at_the_wrong_time_is_refused(desk: Desk, client: FlaskClient) -> None:
+    code = desk.submit()["tracking_code"]
+    good = {"phone_last4": REPORTER_PHONE[-4:], "resolved": "yes", "satisfaction": 4}
+    assert client.post(f"/api/v1/track/{code}/evaluation", json={**good, "phone_last4": "0000"}).status_code == 403
+    assert client.post(f"/api/v1/track/{code}/evaluation", json=good).status_code == 409
+    bad = client.post(f"/api/v1/track/{code}/evaluation", json={**good, "satisfaction": 9})
+    assert bad.status_code == 422 and bad.get_json()["problems"][0]["field"] == "satisfaction"
+
+
+def test_parties_are_masked_for_units_that_do_not_hold_the_case(desk: Desk) -> None:
+    case_id = desk.submit(parties=[{"role": "respondent", "name": "李大山", "phone": "13900001111"}])["case_id"]
+    holder = desk.case(LEADER, case_id).get_json()["parties"]
+    above = desk.case(STREET, case_id).get_json()["parties"]
+    assert [(p["name"], p["phone"], p["masked"]) for p in holder] == [
+        ("王小明", "13812345678", False), ("李大山", "13900001111", False)]
+    assert [(p["name"], p["phone"], p["masked"]) for p in above] == [
+        ("王*明", "138****5678", True), ("李*山", "139****1111", True)]
+
+
+def test_emergency_goes_straight_to_the_street_and_tells_every_level(desk: Desk, engine: Engine) -> None:
+    case_id = desk.submit(category="SAF", severity="P0", description="楼道闻到煤气味")["case_id"]
+    view = desk.case(STREET, case_id).get_json()
+    assert (view["state"], view["level"], view["holding_unit"]["code"]) == ("street_handling", "street", "XY")
+    assert [e["kind"] for e in view["timeline"]] == ["submitted", "emergency"]
+    with unit_of_work(engine) as s:
+        units = {r.payload["unit"] for r in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id))}
+    assert units == {"XY-01-A-1", "XY-01-A", "XY-01", "XY"}
+
+
+def test_handling_an_event_twice_adds_one_step(desk: Desk, engine: Engine, client: FlaskClient,
+                                               published: Published) -> None:
+    case_id = post_event(client, event()).get_json()["case_id"]
+    inbox_id = published.events[0]
+    run_worker(engine, [inbox_id, inbox_id, inbox_id])
+    kinds = [e["kind"] for e in desk.case(LEADER, case_id).get_json()["timeline"]]
+    assert kinds == ["submitted", "dispatch"]
+    with unit_of_work(engine) as s:
+        row = s.get(InboxEvent, inbox_id)
+        assert row is not None and (row.status, row.attempts) == ("done", 1)
+
+
+def test_staff_api_needs_a_valid_token(desk: Desk, client: FlaskClient) -> None:
+    case_id = desk.submit()["case_id"]
+    assert client.get(f"/api/v1/cases/{case_id}").status_code == 401
+    bad = client.get(f"/api/v1/cases/{case_id}", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.headers["WWW-Authenticate"].startswith("Bearer")
+    assert desk.case(LEADER, 999).status_code == 404
+
+
+def test_unknown_tracking_code_is_a_404(client: FlaskClient) -> None:
+    assert client.get("/api/v1/track/AAAA-BBBB-CCCC-DDDD").status_code == 404

@@ -1,0 +1,101 @@
+"""Staff acting on a case, and residents answering after report back."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from schemas.api import ActionRequest, EvaluationRequest
+from schemas.vocabulary import PartyRole, ResolvedAnswer, State
+from workflow.base import wallclock
+from workflow.base.errors import Forbidden, InvalidTransition, NotFound, StaleVersion
+from workflow.base.privacy import phone_ends_with
+from workflow.cases.machine import TRIGGERS
+from workflow.cases.models import Case, CaseParty, Evaluation
+from workflow.cases.steps import ActorContext, Applied, apply_trigger, could_fire, load_case_for_update, staff_actor
+from workflow.cases.views import check_can_view, needs_personal_data
+from workflow.org.models import User
+
+
+def _flush(session: Session, case: Case) -> None:
+    try:
+        session.flush()  # on SQLite the version check happens here
+    except StaleDataError as exc:
+        raise StaleVersion(f"case {case.id} changed while this step ran; reload it and retry") from exc
+
+
+def perform_action(session: Session, case_id: int, trigger: str, user: User,
+                   request: ActionRequest) -> tuple[Case, Applied]:
+    """Fire ``trigger`` on a case for a staff member, in the caller's transaction.
+
+    Raises:
+        NotFound, Forbidden, StaleVersion, InvalidTransition, InvalidInput: see ``apply_trigger``.
+    """
+    if trigger not in TRIGGERS:
+        raise NotFound(f"no action '{trigger}'; the actions are: {', '.join(sorted(TRIGGERS))}",
+                       field="trigger")
+    case = load_case_for_update(session, case_id)
+    check_can_view(user, case)
+    params = request.model_dump(include={"reason", "summary", "message", "merge_into", "extend_by"}, exclude_none=True)
+    applied = apply_trigger(session, case, trigger, staff_actor(user), params,
+                            expected_version=request.expected_version)
+    _flush(session, case)
+    return case, applied
+
+
+def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple[Case, Applied]:
+    """Record the resident's answer: yes or partly closes the case, no reopens it.
+
+    Raises:
+        Forbidden: the last four digits do not match the reporter's phone.
+        InvalidTransition: the case is not waiting for an evaluation.
+    """
+    case = load_case_for_update(session, case_id)
+    reporter_phones = [p.phone for p in case.parties if p.role == PartyRole.REPORTER]
+    if not any(phone_ends_with(phone, answer.phone_last4) for phone in reporter_phones):
+        raise Forbidden("the last four digits do not match the phone given with the complaint",
+                        field="phone_last4")
+    if case.state != State.REPORTED_BACK:
+        raise InvalidTransition(f"the case is {case.state}, not waiting for your evaluation")
+    session.add(Evaluation(case_id=case.id, resolved=answer.resolved.value,
+                           satisfaction=answer.satisfaction, comment=answer.comment, at=wallclock.now()))
+    trigger = "reopen" if answer.resolved is ResolvedAnswer.NO else "confirm"
+    note = f"resolved={answer.resolved.value}, satisfaction={answer.satisfaction}"
+    applied = apply_trigger(session, case, trigger, ActorContext.resident(), {"reason": note})
+    _flush(session, case)
+    return case, applied
+
+
+
+
+# What a member may do from the case page, in the order the page offers it.
+STAFF_ACTIONS = (
+    "accept", "note", "resolve", "report_back", "escalate", "take_over", "send_back", "urge", "supervise",
+    "request_pause", "approve_pause", "refuse_pause", "resume",
+    "request_extension", "approve_extension", "refuse_extension", "reject", "withdraw", "merge",
+)
+
+
+def available_actions(session: Session, case: Case, user: User) -> list[str]:
+    """Return the actions the state machine allows this member on this case now."""
+    actor = staff_actor(user)
+    return [t for t in STAFF_ACTIONS if could_fire(session, case, t, actor)]
+
+
+def reveal_party(session: Session, case_id: int, party_id: int, user: User) -> CaseParty:
+    """Show a party's full name and phone to a member who needs them, and log it on the timeline.
+
+    Raises:
+        Forbidden: the member does not handle the case, or it is closed.
+        NotFound: the party is not one of the case's.
+    """
+    case = load_case_for_update(session, case_id)
+    check_can_view(user, case)
+    if not needs_personal_data(user, case):
+        raise Forbidden(f"only the unit handling case {case.id} may see its parties' full details")
+    party = next((p for p in case.parties if p.id == party_id), None)
+    if party is None:
+        raise NotFound(f"case {case.id} has no party {party_id}", field="party")
+    apply_trigger(session, case, "reveal", staff_actor(user), {"reason": f"{party.role}: full name and phone shown"})
+    _flush(session, case)
+    return party

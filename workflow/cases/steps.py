@@ -1,0 +1,229 @@
+"""Applying one trigger to one case: the only code that writes a case's state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
+
+from schemas.vocabulary import HANDLING_LADDER, Level, State
+from workflow.base import db, wallclock
+from workflow.base.errors import DomainError, Forbidden, InvalidInput, NotFound, StaleVersion
+from workflow.cases.deadlines import on_step
+from workflow.cases.machine import RULES, Actor, Scope, Step, fire
+from workflow.cases.models import Case, CaseEvent, OutboxMessage
+from workflow.cases.outbox import write_notices
+from workflow.org.models import User
+from workflow.org.tree import UnitInfo, cached_ladder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A step that was taken: its timeline entry and the outbox notices it wrote (ids after a flush)."""
+
+    event: CaseEvent
+    notices: list[OutboxMessage]
+
+    @property
+    def notice_ids(self) -> list[int]:
+        """Return the ids of the notices; the session must have been flushed."""
+        return [n.id for n in self.notices]
+
+
+@dataclass(frozen=True)
+class ActorContext:
+    """Who fires a trigger: a staff member with a unit, the resident, or the system."""
+
+    kind: Actor
+    name: str
+    unit_id: int | None = None
+    unit_code: str | None = None
+
+    @classmethod
+    def system(cls) -> ActorContext:
+        """Return the actor for the engine's own steps (dispatch, the clock)."""
+        return cls(Actor.SYSTEM, "system")
+
+    @classmethod
+    def resident(cls) -> ActorContext:
+        """Return the actor for the resident's own answers."""
+        return cls(Actor.RESIDENT, "resident")
+
+
+def staff_actor(user: User) -> ActorContext:
+    """Return the actor context of a staff member."""
+    return ActorContext(Actor.STAFF, user.name, user.unit_id, user.unit.code)
+
+
+def lock_cases(session: Session, case_ids: Sequence[int]) -> dict[int, Case]:
+    """Load cases and lock their rows until the transaction ends, in id order so two batches never deadlock.
+
+    SQLite has no row locks; there the transaction's write lock (BEGIN IMMEDIATE) and the
+    version check stand in for them.
+    """
+    query = select(Case).where(Case.id.in_(sorted(set(case_ids)))).order_by(Case.id).options(lazyload("*"))
+    if not db.is_sqlite(session.get_bind().engine):
+        query = query.with_for_update(of=Case)
+    return {case.id: case for case in session.scalars(query)}
+
+
+def load_case_for_update(session: Session, case_id: int) -> Case:
+    """Load one case and lock its row.
+
+    Raises:
+        NotFound: there is no such case.
+    """
+    case = lock_cases(session, [case_id]).get(case_id)
+    if case is None:
+        raise NotFound(f"no case with id {case_id}")
+    return case
+
+
+def _check_actor(
+    case: Case, trigger: str, actor: ActorContext, ladder: dict[Level, UnitInfo]
+) -> Level | None:
+    rule = RULES.get(trigger)
+    if rule is None:
+        return None  # fire() names the unknown trigger
+    if actor.kind not in rule.actors:
+        who = " or ".join(sorted(a.value for a in rule.actors))
+        raise Forbidden(f"'{trigger}' is done by the {who}, not by {actor.kind.value}")
+    if actor.kind is not Actor.STAFF:
+        return None
+    actor_level = next((level for level, unit in ladder.items() if unit.id == actor.unit_id), None)
+    if actor_level is None:
+        raise Forbidden(f"unit {actor.unit_code} is not on case {case.id}'s path")
+    holding = Level(case.level)
+    actor_rank, holding_rank = HANDLING_LADDER.index(actor_level), HANDLING_LADDER.index(holding)
+    if rule.scope is Scope.ABOVE and actor_rank <= holding_rank:
+        raise Forbidden(f"'{trigger}' is for a unit above the {holding.value} holding the case")
+    if actor_rank < holding_rank:
+        raise Forbidden(
+            f"case {case.id} is held by the {holding.value} {ladder[holding].code}; "
+            "only that unit or one above it may act"
+        )
+    return actor_level
+
+
+def apply_trigger(
+    session: Session,
+    case: Case,
+    trigger: str,
+    actor: ActorContext,
+    params: dict[str, Any] | None = None,
+    *,
+    expected_version: int | None = None,
+    inbox_id: int | None = None,
+) -> Applied:
+    """Fire ``trigger`` on a locked ``case``; add the timeline step and the notices it calls for.
+
+    Every refusal is raised before anything is changed, so the caller's transaction stays
+    clean; nothing is flushed here (the caller flushes once for a whole batch).
+
+    Raises:
+        StaleVersion: ``expected_version`` is not the case's version.
+        Forbidden: the actor may not fire this trigger on this case.
+        InvalidTransition: the trigger does not apply in the case's state.
+        InvalidInput: a value the trigger needs is missing or wrong.
+    """
+    params = dict(params or {})
+    if expected_version is not None and expected_version != case.version:
+        raise StaleVersion(
+            f"case {case.id} is at version {case.version}, not {expected_version}; reload it and retry"
+        )
+    ladder = cached_ladder(session, case.grid_unit_id)
+    actor_level = _check_actor(case, trigger, actor, ladder)
+    step = _step_of(case, actor_level, params)
+    if trigger == "merge":
+        _check_merge_target(session, case, params.get("merge_into"))
+    from_state, from_level = case.state, case.level
+    changed = fire(step, trigger)
+    at = wallclock.now()
+
+    case.state = step.state
+    case.level = step.level.value
+    case.holding_unit_id = ladder[step.level].id
+    case.resolved_level = step.resolved_level.value if step.resolved_level else None
+    case.supervised = step.supervised
+    case.updated_at = at
+    if trigger == "reopen":
+        case.reopen_count += 1
+    if trigger == "merge":
+        case.merged_into_id = params["merge_into"]
+    if changed:
+        case.state_entered_at = at
+    on_step(session, case, trigger, changed, params, at)
+
+    case.version += 1
+    event = CaseEvent(
+        case_id=case.id,
+        seq=case.version,  # steps are numbered by the version they made
+        kind=trigger,
+        actor=actor.name,
+        actor_unit_id=actor.unit_id,
+        from_state=from_state,
+        to_state=case.state,
+        from_level=from_level,
+        to_level=case.level,
+        reason=_reason(trigger, params),
+        public=RULES[trigger].public,
+        at=at,
+        inbox_id=inbox_id,
+    )
+    session.add(event)
+    notices = write_notices(session, case, event, ladder)
+    logger.info("case %s: %s %s -> %s by %s", case.id, trigger, from_state, case.state, actor.name,
+                extra={"case_id": case.id, "trigger": trigger, "inbox_id": inbox_id})
+    return Applied(event, notices)
+
+
+def _step_of(case: Case, actor_level: Level | None, params: dict[str, Any]) -> Step:
+    return Step(
+        state=case.state,
+        level=Level(case.level),
+        actor_level=actor_level,
+        resolved_level=Level(case.resolved_level) if case.resolved_level else None,
+        reopen_count=case.reopen_count,
+        params=params,
+        supervised=case.supervised,
+        paused=case.paused_at is not None,
+        waiting=(case.request or {}).get("kind"),
+    )
+
+
+# Stand-ins for the text a trigger needs, so that asking "could this fire?" passes the guards on
+# text and stops only at the ones on the case (state, level, pause, a request waiting).
+_ANY_TEXT = {"reason": "-", "summary": "-", "message": "-", "extend_by": "P1D", "merge_into": 0}
+
+
+def could_fire(session: Session, case: Case, trigger: str, actor: ActorContext) -> bool:
+    """Tell whether ``actor`` may fire ``trigger`` on ``case`` now, given the text it needs."""
+    try:
+        actor_level = _check_actor(case, trigger, actor, cached_ladder(session, case.grid_unit_id))
+        fire(_step_of(case, actor_level, dict(_ANY_TEXT)), trigger)
+    except DomainError:
+        return False
+    return True
+
+
+def _reason(trigger: str, params: dict[str, Any]) -> str | None:
+    text = params.get("reason") or params.get("summary") or params.get("message")
+    if trigger == "request_extension" and params.get("extend_by"):
+        return f"{params['extend_by']}: {text}"
+    return text if text is None else str(text)
+
+
+def _check_merge_target(session: Session, case: Case, target_id: Any) -> None:
+    if not isinstance(target_id, int):
+        return  # the machine's guard names the missing field
+    if target_id == case.id:
+        raise InvalidInput("a case cannot be merged into itself", field="merge_into")
+    target = session.get(Case, target_id)
+    if target is None or State(target.state) in {State.MERGED, State.REJECTED, State.WITHDRAWN}:
+        raise InvalidInput(f"case {target_id} is not an open case to merge into", field="merge_into")

@@ -1,0 +1,61 @@
+"""The org tree's tables: units, staff members and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.base.db import Base, UTCDateTime
+
+
+class Unit(Base):
+    """A unit of the org tree: street, general branch, branch, grid or household."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], lazy="joined", join_depth=5)
+
+
+class User(Base):
+    """A staff member: belongs to one unit, with one role there."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(200))
+    # Channels to reach the member, first choice first (e.g. ["email", "sms"]), and the
+    # local hours when only P0 may wake them ("22:00-07:00").
+    channels: Mapped[list[str] | None] = mapped_column(JSON)
+    quiet_hours: Mapped[str | None] = mapped_column(String(20))
+    # Argon2id hash (argon2-cffi); None until a password is set: such a member cannot log in.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token for the staff API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
