@@ -81,8 +81,14 @@ class Supervisor:
 
     def run(self) -> int:
         """Start every child and supervise until Ctrl-C, SIGTERM or a child failing too often; return the exit code."""
-        for signum in SIGNAL_CODES:
-            signal.signal(signum, self._on_signal)
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in SIGNAL_CODES}
+        try:
+            return self._supervise()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _supervise(self) -> int:
         for child in self.children:
             self._start(child)
         self._write_state()
