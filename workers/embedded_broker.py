@@ -33,7 +33,7 @@ from time import monotonic
 from typing import Any
 
 from kombu.exceptions import ChannelError
-from kombu.transport import TRANSPORT_ALIASES, filesystem
+from kombu.transport import TRANSPORT_ALIASES, filesystem, virtual
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
@@ -117,6 +117,8 @@ class Transport(filesystem.Transport):
     """kombu's filesystem transport with the channel above."""
 
     Channel = Channel
+    # Its own declared exchanges, not shared with kombu's filesystem transport in this process.
+    global_state = virtual.BrokerState()
     driver_type = "filesystem"
     driver_name = ALIAS
 
