@@ -12,6 +12,8 @@ This transport fixes both sides:
 * the writer writes the message under a temporary name that the reader's pattern
   (``<anything>.<queue>.msg``) never matches, in the same folder so the rename stays on one
   filesystem, and ``os.replace``-s it into place: a reader sees the whole message or none;
+* the reader of an exchange's bindings reads again for a moment when it finds the control
+  file empty (kombu truncates it before locking it when it first writes it);
 * the reader claims a file by renaming it into the processed folder (atomic, where kombu
   uses ``shutil.move`` to the system temporary folder, which may be another filesystem) and
   sets aside anything it cannot read as a message in the quarantine folder, logged with its
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 from queue import Empty
@@ -43,6 +46,7 @@ ALIAS = "gridcase-files"
 # A temporary name starts with a dot and ends in ".tmp": kombu's reader takes what follows
 # the first dot and compares it with "<queue>.msg", which this can never equal.
 TEMP_SUFFIX = ".tmp"
+TABLE_RETRIES = 50
 
 
 class Channel(filesystem.Channel):
@@ -63,6 +67,17 @@ class Channel(filesystem.Channel):
             except OSError:
                 pass  # never created, or already renamed: nothing to clean up
             raise ChannelError(f"Cannot add file {name!r} to directory") from exc
+
+    def get_table(self, exchange: str) -> Any:
+        """Return the exchange's bindings, reading again while another process is still writing them."""
+        # kombu's _queue_bind opens the control file with "wb" (truncating it) before it takes
+        # the lock, so on a first start a reader can find it empty for a moment.
+        for _ in range(TABLE_RETRIES):
+            try:
+                return super().get_table(exchange)
+            except ValueError:
+                time.sleep(0.01)
+        return super().get_table(exchange)
 
     def _get(self, queue: str) -> Any:  # type: ignore[override]
         """Return the oldest readable message of ``queue``, quarantining any unreadable one on the way."""

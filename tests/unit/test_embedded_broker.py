@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from queue import Empty
@@ -93,3 +94,18 @@ def test_the_app_uses_the_embedded_transport_for_filesystem_urls() -> None:
     settings = celery_settings("filesystem://")
     assert settings["broker_url"] == f"{embedded_broker.ALIAS}://"
     assert settings["broker_transport_options"]["quarantine_folder"].endswith("quarantine")
+
+
+def test_an_exchange_table_being_written_is_read_again(connection: Connection, tmp_path: Path) -> None:
+    control = tmp_path / "control" / "later.exchange"
+    control.write_bytes(b"")  # what kombu's first write leaves before it locks and writes
+
+    def write() -> None:
+        control.write_text('[["events", "", "events"]]')
+
+    timer = threading.Timer(0.05, write)
+    timer.start()
+    try:
+        assert [tuple(row) for row in channel(connection).get_table("later")] == [("events", "", "events")]
+    finally:
+        timer.join()
