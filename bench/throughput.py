@@ -74,7 +74,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import redis
@@ -561,18 +561,19 @@ def run_noop(args: argparse.Namespace, workers: int, procs: Processes) -> NoopRe
         log(f"no-op workers {', '.join(names)} ready; warming up with {WARMUP} tasks")
         client.delete(NOOP_DONE_KEY)
         publish_noops(WARMUP, args.publishers)
-        wait_until("the warm-up no-op tasks", lambda: client.llen(NOOP_DONE_KEY) >= WARMUP, 60.0)
+        wait_until("the warm-up no-op tasks", lambda: cast(int, client.llen(NOOP_DONE_KEY)) >= WARMUP, 60.0)
         client.delete(NOOP_DONE_KEY)
 
         log(f"publishing {args.events} no-op tasks from {args.publishers} threads")
         first, last = publish_noops(args.events, args.publishers)
         deadline = time.monotonic() + args.timeout
-        while (done := client.llen(NOOP_DONE_KEY)) < args.events:
+        # redis-py 6 (what kombu 5.6 allows) types replies as "int | Awaitable[int]".
+        while (done := cast(int, client.llen(NOOP_DONE_KEY))) < args.events:
             procs.check_alive()
             if time.monotonic() > deadline:
                 raise BenchError(f"only {done} of {args.events} no-op tasks ran within {args.timeout:.0f} s")
             time.sleep(0.1)
-        times = [float(t) for t in client.lrange(NOOP_DONE_KEY, 0, -1)]
+        times = [float(t) for t in cast(list[bytes], client.lrange(NOOP_DONE_KEY, 0, -1))]
     finally:
         client.close()
     return NoopResult(count=len(times), first_publish=first, last_publish=last, last_done=max(times))

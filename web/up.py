@@ -1,4 +1,4 @@
-"""``gridcase up``: prepare the database, load the demo tree, run web, worker and beat together."""
+"""``gridcase up``: prepare the database, load the demo tree, run and supervise web, worker and beat together."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import shlex
 import sys
 
 import click
-from honcho.manager import Manager
 from sqlalchemy import select
 
+from web.supervisor import STATE_FILE, Supervisor
 from workers.app import QUEUES
 from workflow.base import config
 from workflow.base.db import default_engine, unit_of_work
@@ -59,8 +59,8 @@ def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
     return {
         "web": f"{python} -m gunicorn --bind {host}:{port} --workers 1 --threads 8 "
                "--access-logfile - web.wsgi:app",
-        # Threads, not prefork: honcho stops a process group with SIGTERM, which would kill
-        # prefork children mid-task; a thread pool finishes its tasks in a warm shutdown.
+        # Threads, not prefork: the supervisor stops a process group with SIGTERM, which would
+        # kill prefork children mid-task; a thread pool finishes its tasks in a warm shutdown.
         "worker": f"{python} -m celery -A workers.app worker --pool threads "
                   f"--concurrency {worker_threads} --queues {','.join(QUEUES)} --loglevel INFO",
         "beat": f"{python} -m celery -A workers.app beat --loglevel INFO --schedule {schedule}",
@@ -90,10 +90,8 @@ def run(host: str, port: int, worker_threads: int) -> int:
         click.echo("  demo logins for the pages (also in demo-passwords.txt in the data folder):")
         for name, password in passwords.items():
             click.echo(f"    {name}: {password}")
-    click.echo("Press Ctrl-C to stop; nothing is lost when you start it again.")
+    click.echo("A process that exits is started again (restarts on /healthz). "
+               "Press Ctrl-C to stop; nothing is lost when you start it again.")
     env = dict(os.environ, GRIDCASE_HOME=str(config.data_dir()), PYTHONUNBUFFERED="1")
-    manager = Manager()
-    for name, command in commands(host, port, worker_threads).items():
-        manager.add_process(name, command, env=env)
-    manager.loop()
-    return manager.returncode or 0
+    supervisor = Supervisor(commands(host, port, worker_threads), env, config.data_dir() / STATE_FILE)
+    return supervisor.run()

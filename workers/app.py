@@ -9,6 +9,7 @@ from celery import Celery
 from celery.signals import worker_init
 from kombu import Exchange, Queue
 
+from workers import embedded_broker
 from workflow.base import config
 from workflow.clock.policy import current_policy
 
@@ -17,10 +18,10 @@ QUEUES = (EVENTS, DELIVERIES, DEADLINES)
 
 
 def _filesystem_options() -> dict[str, Any]:
-    # kombu moves each message into processed_folder with shutil.move: keep it on the
-    # same filesystem as the queue folder so the move stays atomic.
+    # The embedded transport claims a message by renaming it into processed_folder: keep it
+    # on the same filesystem as the queue folder so the rename stays atomic.
     root = config.data_dir() / "broker"
-    folders = {name: root / name for name in ("queue", "processed", "control")}
+    folders = {name: root / name for name in ("queue", "processed", "control", "quarantine")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
     return {
@@ -28,6 +29,7 @@ def _filesystem_options() -> dict[str, Any]:
         "data_folder_out": str(folders["queue"]),
         "processed_folder": str(folders["processed"]),
         "control_folder": str(folders["control"]),
+        "quarantine_folder": str(folders["quarantine"]),
         "store_processed": False,
         "polling_interval": 0.1,
     }
@@ -35,7 +37,11 @@ def _filesystem_options() -> dict[str, Any]:
 
 def celery_settings(broker_url: str) -> dict[str, Any]:
     """Return the settings that make at-least-once delivery safe (perf-reliability.md, C4)."""
-    if broker_url.startswith("filesystem"):
+    if broker_url.startswith(("filesystem", embedded_broker.ALIAS)):
+        # kombu's own filesystem transport lets a worker read a message before it is written
+        # and then exits (kombu #1551): the embedded broker is the subclass that does not.
+        embedded_broker.register()
+        broker_url = f"{embedded_broker.ALIAS}://"
         transport_options = _filesystem_options()
     else:
         # A task killed with its worker comes back after visibility_timeout; the restore

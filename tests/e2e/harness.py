@@ -74,3 +74,40 @@ class Up:
             assert self.proc is not None and self.proc.poll() is None, f"gridcase up exited:\n{self.log()[-3000:]}"
             time.sleep(0.3)
         pytest.fail(f"timed out waiting for {what}\n{self.log()[-3000:]}")
+
+    def health(self) -> dict[str, Any] | None:
+        """GET /healthz, whether it answers 200 or 503 (a just-started beat may not have swept yet)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as response:
+                return dict(json.loads(response.read()))
+        except urllib.error.HTTPError as exc:
+            return dict(json.loads(exc.read())) if exc.code == 503 else None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+            return None
+
+    def process_ids(self, *words: str) -> list[int]:
+        """Return the ids of processes under this ``gridcase up`` whose arguments include every word."""
+        assert self.proc is not None
+        parents: dict[int, int] = {}
+        commands: dict[int, str] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+
+        def under_up(pid: int) -> bool:
+            while pid > 1:
+                if pid == self.proc.pid:  # type: ignore[union-attr]
+                    return True
+                pid = parents.get(pid, 0)
+            return False
+
+        found = {pid for pid, command in commands.items()
+                 if pid != self.proc.pid and all(w in command.split() for w in words) and under_up(pid)}
+        # Not a wrapper (honcho runs each command under /bin/sh -c "..."): the process it runs.
+        return sorted(pid for pid in found if not any(parents.get(other) == pid for other in found))

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import pytest
 import redis
@@ -313,8 +313,9 @@ class Live:
             # kombu keeps one list per queue, plus one per priority step ("events\x06\x163").
             for key in self.redis.scan_iter(match=f"{queue}*"):
                 if self.redis.type(key) == b"list":
-                    waiting += int(self.redis.llen(key))
-        return waiting + int(self.redis.hlen("unacked"))
+                    # redis-py 6 (what kombu 5.6 allows) types replies as "int | Awaitable[int]".
+                    waiting += int(cast(int, self.redis.llen(key)))
+        return waiting + int(cast(int, self.redis.hlen("unacked")))
 
     def wait_idle(self, timeout: float = WAIT_SECONDS) -> None:
         """Wait until the workers have acknowledged every message (acks_late: after the task ran)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from web.session import db_session
+from web.supervisor import STATE_ENV, read_state
 from workflow.base import wallclock
 from workflow.clock.models import Deadline, Heartbeat
 from workflow.clock.sweeper import LATE_AFTER
@@ -44,5 +46,9 @@ def healthz() -> ResponseReturnValue:
         body["problems"].append("the deadline sweeper has not run recently: is beat running?")
     if late:
         body["problems"].append(f"{late} deadlines are more than {LATE_AFTER} overdue")
+    supervisor = read_state(os.environ.get(STATE_ENV))
+    if supervisor is not None:
+        # Under `gridcase up`: how often each process was started again (informative, not a problem).
+        body["supervisor"] = {"restarts": supervisor.get("restarts"), "children": supervisor.get("children")}
     body["status"] = "ok" if not body["problems"] else "degraded"
     return jsonify(body), 200 if not body["problems"] else 503
