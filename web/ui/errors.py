@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from schemas.vocabulary import Level, State
@@ -72,6 +73,8 @@ _HTTP_SENTENCES: dict[int, LazyString] = {
     500: _l("Something went wrong on our side. Try again later."),
 }
 
+_CSRF = _l("The form's security token (CSRF) is missing or expired: reload the page and try again.")
+
 
 def explain(exc: DomainError) -> str:
     """Say why something was refused: a sentence in the page language, then the precise reason."""
@@ -103,5 +106,5 @@ def init(app: Flask) -> None:
         status = exc.code or 500
         # Werkzeug and the limiter describe errors in English ("10 per 1 minute"): a page says it in
         # the reader's language instead.
-        message = str(_HTTP_SENTENCES.get(status, _HTTP_SENTENCES[500]))
+        message = str(_CSRF if isinstance(exc, CSRFError) else _HTTP_SENTENCES.get(status, _HTTP_SENTENCES[500]))
         return render_template("error.html", status=status, message=message), status

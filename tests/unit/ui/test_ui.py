@@ -240,6 +240,7 @@ def test_a_refused_action_says_why(leader: Browser, engine: Engine, published: P
     case_id = log_case(leader, engine, published)
     response = act(leader, case_id, "escalate", reason="")
     assert response.status_code == 422 and 'id="action-error"' in response.text and "reason" in response.text
+    leader.get("/lang/zh_Hans")
     response = act(leader, case_id, "report_back", message="x")
     # Was "does not apply" in English inside the Chinese page (issue 11, item 9).
     assert response.status_code == 409 and "案件处于「网格处置」时不能「向居民反馈」" in response.text
@@ -249,6 +250,7 @@ def test_a_refused_action_says_why(leader: Browser, engine: Engine, published: P
 
 def test_acting_on_a_stale_page_is_refused(leader: Browser, engine: Engine, published: Published) -> None:
     case_id = log_case(leader, engine, published)
+    leader.get("/lang/zh_Hans")
     response = leader.post_form(f"/cases/{case_id}", f"/cases/{case_id}/actions/note",
                                 {"message": "x", "expected_version": "1"})
     assert response.status_code == 409 and "请刷新后重试" in response.text and "reload" not in response.text
@@ -416,6 +418,7 @@ def test_a_no_reopens_the_case(app: Any, leader: Browser, engine: Engine, publis
         case = session.get(Case, case_id)
         assert case is not None and case.state == "grid_handling" and case.reopen_count == 1
     # Staff read what the resident wrote, not just "resolved=no, satisfaction=1" (issue 11, item 5).
+    leader.get("/lang/zh_Hans")
     page = leader.get(f"/cases/{case_id}").text
     assert "还在吵" in page and "居民评价:未解决;非常不满意(1/5)。" in page
     assert "resolved=no" not in page
@@ -520,6 +523,7 @@ def test_the_grid_that_logged_a_case_may_only_note_once_it_is_escalated(leader: 
     offered = re.findall(r'data-action="([a-z_]+)"', leader.get(f"/cases/{case_id}").text)
     assert offered == ["note"]
     assert act(leader, case_id, "note", message="当事人又来电话").status_code == 302
+    leader.get("/lang/zh_Hans")
     refused = act(leader, case_id, "resolve", summary="x")
     assert refused.status_code == 403 and "案件现由小区承办;下级只能添加备注" in refused.text
 
@@ -538,6 +542,7 @@ def test_the_timeline_never_repeats_a_state_after_its_own_name(leader: Browser, 
     case_id = log_case(leader, engine, published)
     act(leader, case_id, "resolve", summary="已协调")
     act(leader, case_id, "report_back", message="已协调")
+    leader.get("/lang/zh_Hans")
     page = leader.get(f"/cases/{case_id}").text
     assert not re.search(r"<strong>(已反馈|已办结)</strong>\s*→\s*\1", page), "a label followed by itself"
     assert "<strong>已反馈</strong>" in page
