@@ -278,3 +278,40 @@ def test_staff_api_needs_a_valid_token(desk: Desk, client: FlaskClient) -> None:
 
 def test_unknown_tracking_code_is_a_404(client: FlaskClient) -> None:
     assert client.get("/api/v1/track/AAAA-BBBB-CCCC-DDDD").status_code == 404
+
+
+def test_the_residents_comment_reaches_staff_and_a_no_tells_the_unit_that_resolved_it(
+        desk: Desk, client: FlaskClient, engine: Engine) -> None:
+    # Was: stored and never shown; staff read "resolved=no, satisfaction=1" (issue 11, item 5).
+    submitted = desk.submit()
+    case_id, code = submitted["case_id"], submitted["tracking_code"]
+    desk.act(LEADER, case_id, "escalate", reason="需支部调解")
+    for attempt in ("第一次", "第二次"):
+        desk.act(BRANCH, case_id, "resolve", summary=f"{attempt}调解")
+        desk.act(BRANCH, case_id, "report_back", message=f"{attempt}已调解")
+        answer = {"phone_last4": REPORTER_PHONE[-4:], "resolved": "no", "satisfaction": 1,
+                  "comment": f"{attempt}:晚上还在吵,电话13912345678"}
+        assert client.post(f"/api/v1/track/{code}/evaluation", json=answer).status_code == 200
+    view = desk.case(GENERAL, case_id).get_json()
+    assert view["state"] == "general_branch_handling"  # the second "no" goes one level up
+    assert [(e["resolved"], e["satisfaction"]) for e in view["evaluations"]] == [("no", 1), ("no", 1)]
+    # The holder reads the comment as written; a unit that does not need the resident's contact data
+    # reads the phone in it masked.
+    assert view["evaluations"][1]["comment"] == "第二次:晚上还在吵,电话13912345678"
+    above = desk.case(STREET, case_id).get_json()
+    assert above["evaluations"][1]["comment"] == "第二次:晚上还在吵,电话139****5678"
+    assert [e["reason"] for e in above["timeline"] if e["kind"] == "reopen"][1] == "第二次:晚上还在吵,电话139****5678"
+    reopens = [e for e in view["timeline"] if e["kind"] == "reopen"]
+    assert [e["evaluation"]["comment"] for e in reopens] == [e["comment"] for e in view["evaluations"]]
+    assert all(e["reason"] and "resolved=" not in e["reason"] for e in reopens)
+    with unit_of_work(engine) as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id,
+                                                     OutboxMessage.topic == "case.reopened")
+                         .order_by(OutboxMessage.id)).all()
+        told = [(r.payload["unit"], r.payload["message"]) for r in rows]
+    assert told == [("XY-01-A", "第一次:晚上还在吵,电话13912345678"),
+                    ("XY-01-A", "第二次:晚上还在吵,电话13912345678"),
+                    ("XY-01", "第二次:晚上还在吵,电话13912345678")]
+    schema = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert {"resolved", "satisfaction", "comment", "at"} <= set(schema["EvaluationOut"]["properties"])
+    assert "evaluation" in schema["TimelineEntry"]["properties"] and "evaluations" in schema["CaseOut"]["properties"]
