@@ -67,6 +67,16 @@ class PartyOut(BaseModel):
     masked: bool
 
 
+class EvaluationOut(BaseModel):
+    """The resident's answer after report back, as staff read it."""
+
+    resolved: str = Field(description="yes, partly or no")
+    satisfaction: int = Field(description="1 (very unsatisfied) to 5")
+    comment: str | None = Field(description="What the resident wrote, phones and ID numbers masked "
+                                            "unless the reader handles the case")
+    at: datetime
+
+
 class TimelineEntry(BaseModel):
     """One step on a case's timeline: who, what, when, from, to and why."""
 
@@ -81,6 +91,8 @@ class TimelineEntry(BaseModel):
     to_level: str
     reason: str | None
     public: bool
+    evaluation: EvaluationOut | None = Field(
+        default=None, description="On the resident's confirm or reopen: the answer that fired it")
 
 
 class DeadlineOut(BaseModel):
@@ -137,6 +149,8 @@ class CaseOut(BaseModel):
     deadlines: list[DeadlineOut]
     notifications: list[NotificationOut]
     timeline: list[TimelineEntry]
+    evaluations: list[EvaluationOut] = Field(
+        default_factory=list, description="The resident's answers after report back, oldest first")
 
 
 class ActionRequest(BaseModel):

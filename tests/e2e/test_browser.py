@@ -124,7 +124,7 @@ def test_a_case_from_the_stairwell_to_the_residents_answer(browser: object, up: 
 
     page.goto(case_url)
     do_action(page, "escalate", "reason", "楼上住户拒不配合，需支部协调")
-    assert "支部处置" in page.text_content("#case-state")
+    assert "小区处置" in page.text_content("#case-state")  # one word per level (issue 11, item 15)
     page.screenshot(path=str(shots / "05-escalated.png"), full_page=True)
 
     # A leader of another grid may not open it.
@@ -143,7 +143,7 @@ def test_a_case_from_the_stairwell_to_the_residents_answer(browser: object, up: 
     log_in(secretary, up, "xy01a.secretary", logins["xy01a.secretary"])
     assert secretary.url == f"{base}/inbox"
     row = secretary.locator(f'tr[data-case="{case_id}"]')
-    assert row.count() == 1 and "支部處置" in row.text_content()
+    assert row.count() == 1 and "小區處置" in row.text_content()  # the ladder's word (issue 11, item 15)
     secretary.screenshot(path=str(shots / "07-branch-inbox.png"), full_page=True)
     row.locator("a").first.click()
     secretary.wait_for_load_state()
@@ -182,4 +182,83 @@ def test_a_case_from_the_stairwell_to_the_residents_answer(browser: object, up: 
     leader.close()
     assert len(list(shots.glob("*.png"))) == 10
     print(f"\nscreenshots: {shots}")
+    assert not re.search(r"Traceback", up.log()), up.log()[-3000:]
+
+
+def test_the_residents_no_reaches_staff_and_each_unit_is_offered_its_own_actions(browser: object, up: Up,
+                                                                                shots: Path) -> None:
+    """Issue 11, items 5, 8, 9 and 15: positions, the resident's comment, words and times."""
+    up.start()
+    logins = passwords(up)
+    base = f"http://127.0.0.1:{up.port}"
+    leader = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)  # type: ignore[attr-defined]
+    page = leader.new_page()
+    log_in(page, up, "xy01a1.leader", logins["xy01a1.leader"])
+    page.click("#nav-new-case")
+    page.select_option("#category", "NOI")
+    page.fill("#description", "楼上夜间装修噪音")
+    page.fill("#reporter_name", "王小明")
+    page.fill("#reporter_phone", REPORTER_PHONE)
+    page.click("#new-case button[type=submit]")
+    page.wait_for_load_state()
+    case_url = page.url
+    for _ in range(40):
+        if "网格处置" in page.text_content("#case-state"):
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    code = page.text_content("dl.facts code").strip()
+
+    # The street, above the grid holding the case: it takes over, urges, supervises or notes; no more.
+    desk = browser.new_context(viewport=DESK, locale="zh-CN")  # type: ignore[attr-defined]
+    street = desk.new_page()
+    set_password(up, "xy.street", "the street's password")
+    log_in(street, up, "xy.street", "the street's password")
+    street.goto(case_url)
+    offered = street.locator("summary[data-action]").evaluate_all("items => items.map(i => i.dataset.action)")
+    assert sorted(offered) == ["note", "supervise", "take_over", "urge"]
+    street.screenshot(path=str(shots / "01-street-offered-what-it-may-do.png"), full_page=True)
+    desk.close()
+
+    do_action(page, "resolve", "summary", "已上门劝说")
+    do_action(page, "report_back", "message", "已协调,晚十点后不再施工")
+
+    # The resident says no, in Traditional Chinese, with a comment.
+    resident_context = browser.new_context(viewport=PHONE, locale="zh-TW", is_mobile=True)  # type: ignore[attr-defined]
+    resident = resident_context.new_page()
+    resident.goto(f"{base}/track?code={code}")
+    resident.fill("#phone_last4", REPORTER_PHONE[-4:])
+    resident.click("main button[type=submit]")
+    resident.wait_for_load_state()
+    resident.check('input[name="resolved"][value="no"]')
+    resident.check('input[name="satisfaction"][value="1"]')
+    resident.fill('textarea[name="comment"]', "晚上十一點還在施工")
+    resident.click("#evaluation button[type=submit]")
+    resident.wait_for_load_state()
+    resident_context.close()
+
+    # The grid leader reads what the resident wrote, on the page and on the timeline.
+    page.goto(case_url)
+    assert "晚上十一點還在施工" in page.text_content("#last-evaluation")
+    assert "未解决" in page.text_content("#last-evaluation")
+    reopen = page.locator('.timeline li[data-kind="reopen"]')
+    assert "居民评价:未解决;非常不满意(1/5)。" in reopen.text_content()
+    assert "晚上十一點還在施工" in reopen.text_content()
+    assert "resolved=no" not in page.content()
+    page.screenshot(path=str(shots / "02-leader-reads-the-residents-no.png"), full_page=True)
+
+    # A refusal reads in Chinese: a stale page's action.
+    page.evaluate("document.querySelectorAll('input[name=expected_version]').forEach(i => i.value = '1')")
+    do_action(page, "note", "message", "再次上门")
+    error = page.text_content("#action-error")
+    assert "请刷新后重试" in error and "reload" not in error
+    page.screenshot(path=str(shots / "03-refusal-in-chinese.png"), full_page=True)
+
+    # Traditional Chinese times on the 24-hour clock, like every language.
+    page.goto(f"{base}/lang/zh_Hant?next=/cases/{case_url.rsplit('/', 1)[1]}")
+    assert not re.search(r"(清晨|凌晨|上午|下午|晚上|中午)\d", page.text_content(".timeline"))
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", page.text_content(".timeline"))
+    page.screenshot(path=str(shots / "04-zh-hant-24-hour-times.png"), full_page=True)
+    leader.close()
+    assert len(list(shots.glob("*.png"))) == 4
     assert not re.search(r"Traceback", up.log()), up.log()[-3000:]

@@ -146,7 +146,9 @@ def test_a_resident_not_satisfied_reopens_at_the_resolving_level_then_one_higher
     assert live.scalar("SELECT count(*) FROM evaluations WHERE case_id = :id AND resolved = 'no'",
                        id=case_id) == 2
     reopened = [(unit, topic) for kind, topic, unit in _sent_notices(live, case_id) if kind == "reopen"]
-    assert reopened == [("XY-01-A", "case.reopened"), ("XY-01", "case.reopened")]
+    # The second "no" tells the branch that resolved the case too, not only the level that now holds it
+    # (issue 11, item 5: a "no" notifies the unit that resolved the case, with the comment).
+    assert reopened == [("XY-01-A", "case.reopened"), ("XY-01-A", "case.reopened"), ("XY-01", "case.reopened")]
 
 
 def test_an_emergency_goes_straight_to_the_street_and_every_level_hears_of_it(live: Live) -> None:

@@ -52,7 +52,12 @@ def get_case_view(path: CasePath) -> Any:
 )
 @staff_required
 def post_action(path: ActionPath, body: ActionRequest) -> Any:
-    """Fire a trigger; 409 if it does not apply in the case's state or the version is stale."""
+    """Fire a trigger; 409 if it does not apply in the case's state or the version is stale.
+
+    403 if the caller's position does not call for it: the unit holding the case works it, a
+    unit above takes it over, urges, supervises and decides requests (never its own), a unit
+    below adds notes; an administrator works no case.
+    """
     user = current_user()
     with db_session() as session:
         case, applied = perform_action(session, path.case_id, path.trigger, user, body)

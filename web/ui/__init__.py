@@ -21,6 +21,7 @@ def init_ui(app: Flask) -> None:
     app.jinja_env.globals.update(role_label=wording.role_label, step_label=wording.step_label,
                                  party_role_label=wording.party_role_label, field_label=wording.field_label,
                                  channel_label=wording.channel_label,
-                                 delivery_status_label=wording.delivery_status_label)
+                                 delivery_status_label=wording.delivery_status_label,
+                                 answer_label=wording.answer_label, satisfaction_label=wording.satisfaction_label)
     for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, resident.bp, admin.bp):
         app.register_blueprint(blueprint)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Role
 from web.session import db_session
+from web.ui.errors import reason_of
 from web.ui.forms import LanguageForm, LoginForm, PasswordForm
 from web.ui.i18n import safe_next
 from web.ui.security import limiter, login_limit, protect_forms
@@ -203,7 +204,7 @@ def account_password() -> ResponseReturnValue:
             set_password(user, form.new.data or "")
             who = as_member(user)
     except DomainError as exc:
-        form.new.errors = [exc.message]
+        form.new.errors = [reason_of(exc)]
         return render_template("account.html", language_form=language, password_form=form), 422
     login_user(who)  # this session goes on under the new password; the others end
     flash(_("Password changed."), "success")

@@ -16,7 +16,7 @@ from schemas.vocabulary import Category, Role, Severity
 from web.session import db_session
 from web.ui.accounts import as_member, member, member_row, roles_required
 from web.ui.admin_forms import ChildUnitForm, ConfirmForm, MemberForm, NewMemberForm, RenameUnitForm, SubscriptionForm
-from web.ui.errors import html_errors, status_of
+from web.ui.errors import html_errors, reason_of, status_of
 from web.ui.i18n import category_name, level_name
 from web.ui.security import protect_forms
 from web.ui.wording import role_label
@@ -40,9 +40,9 @@ def _refuse(form: Any, exc: DomainError) -> str | None:
     """Put a refusal under the field it names; return it as a page message when no field of ``form`` fits."""
     target = getattr(form, exc.field, None) if exc.field else None
     if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, exc.message.removeprefix(f"{exc.field}: ")]
+        target.errors = [*target.errors, reason_of(exc).removeprefix(f"{exc.field}: ")]
         return None
-    return exc.message
+    return reason_of(exc)
 
 
 def _unit_choices() -> list[SelectChoice]:

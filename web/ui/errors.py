@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from schemas.vocabulary import Level, State
 from web.api.errors import STATUS, http_error_json
+from web.ui.i18n import level_name, state_name
+from web.ui.wording import action_label, channel_label, field_label
 from workflow.base.errors import (
     DomainError,
     EventConflict,
@@ -18,6 +23,9 @@ from workflow.base.errors import (
     NotFound,
     StaleVersion,
 )
+
+STATES, LEVELS = {s.value for s in State}, {lv.value for lv in Level}
+_ACTORS: dict[str, LazyString] = {"staff": _l("staff"), "resident": _l("the resident"), "system": _l("the system")}
 
 # The domain words its refusals in English for operators and logs; a page leads with one of
 # these sentences in the reader's language and keeps the precise reason after it.
@@ -31,10 +39,48 @@ _SENTENCES: dict[type[DomainError], LazyString] = {
 }
 
 
+def _word(name: str, value: object) -> object:
+    # The words among a refusal's params (an action, a state, a level, a field) in the page language.
+    text = str(value)
+    if name == "trigger":
+        return action_label(text)
+    if name == "state" and text in STATES:
+        return state_name(text)
+    if name == "level" and text in LEVELS:
+        return level_name(text)
+    if name == "field_name":
+        return field_label(text)
+    if name == "channel":
+        return channel_label(text)
+    if name in {"who", "actor"}:
+        return " / ".join(str(_ACTORS.get(part, part)) for part in text.split(" or "))
+    return value
+
+
+def reason_of(exc: DomainError) -> str:
+    """Return the precise reason of a refusal in the page language (the domain's sentence, translated)."""
+    params = {name: _word(name, value) for name, value in exc.params.items()}
+    return str(gettext(exc.template, **params) if params else gettext(exc.template))
+
+_HTTP_SENTENCES: dict[int, LazyString] = {
+    400: _l("The request could not be understood. Reload the page and try again."),
+    401: _l("Please log in."),
+    403: _l("You may not open this page."),
+    404: _l("There is no such page."),
+    405: _l("This page cannot be used that way."),
+    413: _l("What was sent is too large."),
+    429: _l("Too many attempts in a short time. Wait a minute, then try again."),
+    500: _l("Something went wrong on our side. Try again later."),
+}
+
+_CSRF = _l("The form's security token (CSRF) is missing or expired: reload the page and try again.")
+
+
 def explain(exc: DomainError) -> str:
     """Say why something was refused: a sentence in the page language, then the precise reason."""
     sentence = next((str(text) for kind, text in _SENTENCES.items() if isinstance(exc, kind)), None)
-    return f"{sentence} ({exc.message})" if sentence else exc.message
+    reason = reason_of(exc)
+    return f"{sentence} ({reason})" if sentence else reason
 
 
 def status_of(exc: DomainError) -> int:
@@ -58,4 +104,7 @@ def init(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return http_error_json(exc)
         status = exc.code or 500
-        return render_template("error.html", status=status, message=exc.description or exc.name), status
+        # Werkzeug and the limiter describe errors in English ("10 per 1 minute"): a page says it in
+        # the reader's language instead.
+        message = str(_CSRF if isinstance(exc, CSRFError) else _HTTP_SENTENCES.get(status, _HTTP_SENTENCES[500]))
+        return render_template("error.html", status=status, message=message), status

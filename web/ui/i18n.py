@@ -78,8 +78,13 @@ def category_name(code: str) -> str:
     return (info.zh_hans, info.zh_hant, info.en)[_index(current_language())]
 
 
-def when(value: datetime | None, style: str = "short") -> str:
-    """Format a time in the deployment's time zone and the page language."""
+# One pattern in every language, on the 24-hour clock: CLDR's short zh_Hant form says "清晨6:27"
+# while zh_Hans says "06:27", and staff compare times across languages.
+TIME_PATTERN = "yyyy-MM-dd HH:mm"
+
+
+def when(value: datetime | None, style: str = TIME_PATTERN) -> str:
+    """Format a time in the deployment's time zone as year-month-day and 24-hour time."""
     return format_datetime(value, style) if value is not None else "—"
 
 

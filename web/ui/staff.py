@@ -15,6 +15,7 @@ from schemas.events import SUBMITTED, CaseSubmittedEvent
 from schemas.vocabulary import Channel, PartyRole, Severity
 from web.session import db_session, engine, publish_event
 from web.ui.accounts import PARTY_ROLES, login_required, member, member_row, roles_required
+from web.ui.errors import reason_of
 from web.ui.forms import NewCaseForm
 from web.ui.i18n import category_name
 from web.ui.security import limiter, protect_forms
@@ -129,6 +130,6 @@ def new_case() -> ResponseReturnValue:
                 assert case is not None
                 add_photo(session, case, photo_bytes, who.name)
         except DomainError as exc:
-            flash(_("The case is logged, but the photo was not kept: %(why)s", why=exc.message), "error")
+            flash(_("The case is logged, but the photo was not kept: %(why)s", why=reason_of(exc)), "error")
     flash(_("Case logged. Give the resident the slip with the tracking code."), "success")
     return redirect(url_for("casework.show", case_id=accepted.case_id))

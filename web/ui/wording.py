@@ -116,6 +116,26 @@ _DELIVERY_STATUS: dict[str, LazyString] = {
     "dead": _l("failed, given up"),
 }
 
+# The resident's answers, as staff read them on the timeline.
+_ANSWERS: dict[str, LazyString] = {
+    "yes": _l("resolved"),
+    "partly": _l("partly resolved"),
+    "no": _l("not resolved"),
+}
+_SATISFACTION: dict[int, LazyString] = {
+    5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Neutral"), 2: _l("Unsatisfied"), 1: _l("Very unsatisfied"),
+}
+
+
+def answer_label(answer: str) -> str:
+    """Say what the resident answered to "was it resolved?"."""
+    return str(_ANSWERS.get(answer, answer))
+
+
+def satisfaction_label(score: int) -> str:
+    """Name a satisfaction score (1 to 5)."""
+    return str(_SATISFACTION.get(score, score))
+
 
 def channel_label(channel: str) -> str:
     """Name a notification channel."""

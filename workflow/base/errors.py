@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 
+def N_(sentence: str) -> str:  # noqa: N802 - gettext's conventional marker name, a default keyword of pybabel
+    """Mark a refusal's sentence for the catalogues; the domain keeps it in English, the pages translate it."""
+    return sentence
+
+
 class DomainError(Exception):
-    """Base of every refusal the domain raises on purpose."""
+    """Base of every refusal the domain raises on purpose.
+
+    ``message`` is an English sentence with ``%(name)s`` placeholders, marked with ``N_`` so
+    pybabel extracts it; ``params`` fill them. The API answers the English text and ``code``;
+    the pages translate the sentence (web/ui/errors.py) and the words among the params.
+    """
 
     code = "refused"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        """Keep a message a person can read and, where one is at fault, the field."""
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, **params: Any) -> None:
+        """Keep a sentence a person can read, its params and, where one is at fault, the field."""
+        text = message % params if params else message
+        super().__init__(text)
+        self.template = message
+        self.params = params
+        self.message = text
         self.field = field
 
 

@@ -10,9 +10,10 @@ DEFAULT_LANGUAGE = "zh_Hans"
 STATE_LABELS: dict[State, tuple[str, str, str]] = {
     State.COLLECTED: ("已受理", "已受理", "Received"),
     State.GRID_HANDLING: ("网格处置", "網格處置", "Handled by the grid"),
-    State.BRANCH_HANDLING: ("支部处置", "支部處置", "Handled by the compound branch"),
-    State.GENERAL_BRANCH_HANDLING: ("总支处置", "總支處置", "Handled by the community"),
-    State.STREET_HANDLING: ("街道处置", "街道處置", "Handled by the street committee"),
+    # The ladder names levels by place (DOMAIN.md: 小区党支部, 社区党总支); the states say the same words.
+    State.BRANCH_HANDLING: ("小区处置", "小區處置", "Handled by the compound"),
+    State.GENERAL_BRANCH_HANDLING: ("社区处置", "社區處置", "Handled by the community"),
+    State.STREET_HANDLING: ("街道处置", "街道處置", "Handled by the street"),
     State.RESOLVED: ("已办结", "已辦結", "Resolved"),
     State.REPORTED_BACK: ("已反馈", "已回饋", "Reported back to you"),
     State.CLOSED: ("已结案", "已結案", "Closed"),

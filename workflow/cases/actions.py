@@ -8,7 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from schemas.api import ActionRequest, EvaluationRequest
 from schemas.vocabulary import PartyRole, ResolvedAnswer, State
 from workflow.base import wallclock
-from workflow.base.errors import Forbidden, InvalidTransition, NotFound, StaleVersion
+from workflow.base.errors import N_, Forbidden, InvalidTransition, NotFound, StaleVersion
 from workflow.base.privacy import phone_ends_with
 from workflow.cases.machine import TRIGGERS
 from workflow.cases.models import Case, CaseParty, Evaluation
@@ -21,7 +21,8 @@ def _flush(session: Session, case: Case) -> None:
     try:
         session.flush()  # on SQLite the version check happens here
     except StaleDataError as exc:
-        raise StaleVersion(f"case {case.id} changed while this step ran; reload it and retry") from exc
+        raise StaleVersion(N_("case %(case_id)s changed while this step ran; reload it and retry"),
+                           case_id=case.id) from exc
 
 
 def perform_action(session: Session, case_id: int, trigger: str, user: User,
@@ -32,7 +33,8 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
         NotFound, Forbidden, StaleVersion, InvalidTransition, InvalidInput: see ``apply_trigger``.
     """
     if trigger not in TRIGGERS:
-        raise NotFound(f"no action '{trigger}'; the actions are: {', '.join(sorted(TRIGGERS))}",
+        raise NotFound(N_("no action '%(name)s'; the actions are: %(names)s"), name=trigger,
+                       names=", ".join(sorted(TRIGGERS)),
                        field="trigger")
     case = load_case_for_update(session, case_id)
     check_can_view(user, case)
@@ -53,15 +55,19 @@ def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple
     case = load_case_for_update(session, case_id)
     reporter_phones = [p.phone for p in case.parties if p.role == PartyRole.REPORTER]
     if not any(phone_ends_with(phone, answer.phone_last4) for phone in reporter_phones):
-        raise Forbidden("the last four digits do not match the phone given with the complaint",
+        raise Forbidden(N_("the last four digits do not match the phone given with the complaint"),
                         field="phone_last4")
     if case.state != State.REPORTED_BACK:
-        raise InvalidTransition(f"the case is {case.state}, not waiting for your evaluation")
+        raise InvalidTransition(N_("the case is %(state)s, not waiting for your evaluation"), state=case.state)
+    comment = (answer.comment or "").strip() or None
     session.add(Evaluation(case_id=case.id, resolved=answer.resolved.value,
-                           satisfaction=answer.satisfaction, comment=answer.comment, at=wallclock.now()))
+                           satisfaction=answer.satisfaction, comment=comment, at=wallclock.now()))
     trigger = "reopen" if answer.resolved is ResolvedAnswer.NO else "confirm"
-    note = f"resolved={answer.resolved.value}, satisfaction={answer.satisfaction}"
-    applied = apply_trigger(session, case, trigger, ActorContext.resident(), {"reason": note})
+    # The step carries the resident's own words, so the notice of a reopen tells the unit what they said;
+    # the answer itself is on the timeline entry (views) in the reader's language.
+    applied = apply_trigger(session, case, trigger, ActorContext.resident(),
+                            {"reason": comment, "resolved": answer.resolved.value,
+                             "satisfaction": answer.satisfaction})
     _flush(session, case)
     return case, applied
 
@@ -92,10 +98,12 @@ def reveal_party(session: Session, case_id: int, party_id: int, user: User) -> C
     case = load_case_for_update(session, case_id)
     check_can_view(user, case)
     if not needs_personal_data(user, case):
-        raise Forbidden(f"only the unit handling case {case.id} may see its parties' full details")
+        raise Forbidden(N_("only the unit handling case %(case_id)s may see its parties' full details"),
+                        case_id=case.id)
     party = next((p for p in case.parties if p.id == party_id), None)
     if party is None:
-        raise NotFound(f"case {case.id} has no party {party_id}", field="party")
-    apply_trigger(session, case, "reveal", staff_actor(user), {"reason": f"{party.role}: full name and phone shown"})
+        raise NotFound(N_("case %(case_id)s has no party %(party)s"), field="party", case_id=case.id,
+                       party=party_id)
+    apply_trigger(session, case, "reveal", staff_actor(user), {"reason": party.role})
     _flush(session, case)
     return party

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.base import config, wallclock
-from workflow.base.errors import InvalidInput, NotFound
+from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.cases.models import Attachment, Case
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -30,7 +30,7 @@ def _kind(data: bytes) -> tuple[str, str]:
     for magic, content_type, extension in _SIGNATURES:
         if data.startswith(magic) and (content_type != "image/webp" or data[8:12] == b"WEBP"):
             return content_type, extension
-    raise InvalidInput("the photo must be a JPEG, PNG or WebP image", field="photo")
+    raise InvalidInput(N_("the photo must be a JPEG, PNG or WebP image"), field="photo")
 
 
 def add_photo(session: Session, case: Case, data: bytes, uploaded_by: str) -> Attachment:
@@ -40,9 +40,10 @@ def add_photo(session: Session, case: Case, data: bytes, uploaded_by: str) -> At
         InvalidInput: the photo is empty, too large or not an image.
     """
     if not data:
-        raise InvalidInput("the photo is empty", field="photo")
+        raise InvalidInput(N_("the photo is empty"), field="photo")
     if len(data) > MAX_PHOTO_BYTES:
-        raise InvalidInput(f"the photo is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB", field="photo")
+        raise InvalidInput(N_("the photo is larger than %(size)s MB"), field="photo",
+                           size=MAX_PHOTO_BYTES // (1024 * 1024))
     content_type, extension = _kind(data)
     name = f"{case.id}-{secrets.token_hex(8)}.{extension}"
     folder = upload_dir()
@@ -68,8 +69,8 @@ def photo_file(session: Session, case_id: int, attachment_id: int) -> tuple[Path
     """
     row = session.get(Attachment, attachment_id)
     if row is None or row.case_id != case_id:
-        raise NotFound(f"case {case_id} has no photo {attachment_id}")
+        raise NotFound(N_("case %(case_id)s has no photo %(photo)s"), case_id=case_id, photo=attachment_id)
     path = upload_dir() / row.file_name
     if not path.is_file():
-        raise NotFound(f"the file of photo {attachment_id} is missing")
+        raise NotFound(N_("the file of photo %(photo)s is missing"), photo=attachment_id)
     return path, row.content_type

@@ -82,8 +82,10 @@ def on_step(session: Session, case: Case, trigger: str, changed: bool, params: d
         start_level(session, case, now)
         return
     if trigger in {"request_pause", "request_extension"}:
+        # The level that asks is kept so the machine can refuse it deciding its own request.
         case.request = {"kind": trigger.removeprefix("request_"), "reason": params.get("reason"),
-                        "extend_by": params.get("extend_by"), "at": now.isoformat()}
+                        "extend_by": params.get("extend_by"), "level": params.get("level"),
+                        "at": now.isoformat()}
     elif trigger == "accept" and case.accepted_at is None:
         case.accepted_at = now
     elif trigger == "deadline_passed":  # at the street: flagged, told again until acted on

@@ -19,7 +19,7 @@ from schemas.events import SUBMITTED, CaseSubmittedEvent, CloudEvent
 from schemas.vocabulary import Level, PartyRole, State
 from workflow.base import db, wallclock
 from workflow.base.db import unit_of_work
-from workflow.base.errors import DomainError, EventConflict, InvalidInput
+from workflow.base.errors import N_, DomainError, EventConflict, InvalidInput
 from workflow.cases.categories import default_severity
 from workflow.cases.models import Case, CaseEvent, CaseParty, InboxEvent
 from workflow.cases.tracking import new_tracking_code
@@ -118,9 +118,10 @@ def _prepare(session: Session, event: CaseSubmittedEvent) -> _Prepared:
     data = event.data
     grid = cached_unit(session, data.grid)
     if grid is None:
-        raise InvalidInput(f"no unit with code '{data.grid}'", field="data.grid")
+        raise InvalidInput(N_("no unit with code '%(code)s'"), field="data.grid", code=data.grid)
     if grid.level != Level.GRID:
-        raise InvalidInput(f"unit '{data.grid}' is a {grid.level.value}, not a grid", field="data.grid")
+        raise InvalidInput(N_("unit '%(code)s' is a %(level)s, not a grid"), field="data.grid", code=data.grid,
+                           level=grid.level.value)
     fields = {
         "tracking_code": new_tracking_code(), "state": State.COLLECTED.value, "level": Level.GRID.value,
         "grid_unit_id": grid.id, "holding_unit_id": grid.id, "category": data.category.value,

@@ -9,8 +9,8 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from schemas.policy import Duration
-from schemas.vocabulary import FINAL_STATES, HANDLING_LADDER, HANDLING_STATE, Level, State
-from workflow.base.errors import Forbidden, InvalidInput, InvalidTransition
+from schemas.vocabulary import FINAL_STATES, HANDLING_LADDER, HANDLING_STATE, Level, Role, State
+from workflow.base.errors import N_, Forbidden, InvalidInput, InvalidTransition
 
 S = State
 HANDLING = [HANDLING_STATE[level].value for level in HANDLING_LADDER]
@@ -26,29 +26,36 @@ class Actor(StrEnum):
     RESIDENT = "resident"
 
 
-class Scope(StrEnum):
-    """Where a staff member's unit must stand relative to the unit holding the case."""
+class Position(StrEnum):
+    """Where a staff member's unit stands on the case's path, relative to the unit holding it."""
 
-    HOLDER_OR_ABOVE = "holder_or_above"
-    ABOVE = "above"
+    HOLDER = "holder"  # works the case
+    ABOVE = "above"  # takes it over, urges, supervises, decides requests
+    BELOW = "below"  # logged it or passed it up: may still add notes
 
 
 @dataclass(frozen=True)
 class TriggerRule:
-    """Who may fire a trigger and whether its step shows on the resident's timeline."""
+    """Who may fire a trigger, from which position, and whether its step shows on the resident's timeline."""
 
     actors: frozenset[Actor]
-    scope: Scope = Scope.HOLDER_OR_ABOVE
+    positions: frozenset[Position] = frozenset({Position.HOLDER})
     public: bool = True
 
 
+# Every role works cases except the administrator's: administering the org tree is not working
+# cases, so an administrator acts on a case only as a member with one of these roles.
+CASE_ROLES = frozenset(Role) - {Role.ADMIN}
+
 _STAFF = frozenset({Actor.STAFF})
+_ABOVE = frozenset({Position.ABOVE})
+_ON_PATH = frozenset(Position)
 RULES: dict[str, TriggerRule] = {
     "dispatch": TriggerRule(frozenset({Actor.SYSTEM})),
     "emergency": TriggerRule(frozenset({Actor.SYSTEM, Actor.STAFF})),
+    # The holder works the case: signs for it, resolves, escalates, sends down, asks for time.
     "escalate": TriggerRule(_STAFF),
     "deadline_passed": TriggerRule(frozenset({Actor.SYSTEM})),
-    "take_over": TriggerRule(_STAFF, Scope.ABOVE),
     "send_back": TriggerRule(_STAFF),
     "resolve": TriggerRule(_STAFF),
     "report_back": TriggerRule(_STAFF),
@@ -58,21 +65,24 @@ RULES: dict[str, TriggerRule] = {
     "withdraw": TriggerRule(frozenset({Actor.STAFF, Actor.RESIDENT})),
     "merge": TriggerRule(_STAFF),
     "accept": TriggerRule(_STAFF),
-    "note": TriggerRule(_STAFF, public=False),
+    # Anyone on the path may write down what they know, such as the grid that logged an escalated case.
+    "note": TriggerRule(_STAFF, _ON_PATH, public=False),
     # Showing a party's full phone or name to a member: a step of its own, so every reveal is on record.
     "reveal": TriggerRule(_STAFF, public=False),
-    "urge": TriggerRule(_STAFF, Scope.ABOVE, public=False),
-    "supervise": TriggerRule(_STAFF, Scope.ABOVE, public=False),
+    # Units above take the case over, urge, supervise, and decide what the holder asked.
+    "take_over": TriggerRule(_STAFF, _ABOVE),
+    "urge": TriggerRule(_STAFF, _ABOVE, public=False),
+    "supervise": TriggerRule(_STAFF, _ABOVE, public=False),
     # The clock's own steps, and pauses and extensions: the holder asks, a level above decides.
     "warn": TriggerRule(frozenset({Actor.SYSTEM}), public=False),
     "contact_overdue": TriggerRule(frozenset({Actor.SYSTEM}), public=False),
     "request_pause": TriggerRule(_STAFF, public=False),
-    "approve_pause": TriggerRule(_STAFF, Scope.ABOVE),
-    "refuse_pause": TriggerRule(_STAFF, Scope.ABOVE, public=False),
+    "approve_pause": TriggerRule(_STAFF, _ABOVE),
+    "refuse_pause": TriggerRule(_STAFF, _ABOVE, public=False),
     "resume": TriggerRule(_STAFF),
     "request_extension": TriggerRule(_STAFF, public=False),
-    "approve_extension": TriggerRule(_STAFF, Scope.ABOVE),
-    "refuse_extension": TriggerRule(_STAFF, Scope.ABOVE, public=False),
+    "approve_extension": TriggerRule(_STAFF, _ABOVE),
+    "refuse_extension": TriggerRule(_STAFF, _ABOVE, public=False),
     "reapply_policy": TriggerRule(frozenset({Actor.SYSTEM}), public=False),
 }
 
@@ -131,14 +141,17 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "contact_overdue", "source": HANDLING, "dest": None},
     {"trigger": "request_pause", "source": HANDLING, "dest": None,
      "conditions": ["has_reason", "nothing_waiting", "not_paused"]},
-    {"trigger": "approve_pause", "source": HANDLING, "dest": None, "conditions": "pause_requested"},
-    {"trigger": "refuse_pause", "source": HANDLING, "dest": None, "conditions": ["has_reason", "pause_requested"]},
+    {"trigger": "approve_pause", "source": HANDLING, "dest": None,
+     "conditions": ["pause_requested", "decided_above_the_asker"]},
+    {"trigger": "refuse_pause", "source": HANDLING, "dest": None,
+     "conditions": ["has_reason", "pause_requested", "decided_above_the_asker"]},
     {"trigger": "resume", "source": HANDLING, "dest": None, "conditions": "is_paused"},
     {"trigger": "request_extension", "source": HANDLING, "dest": None,
      "conditions": ["has_reason", "has_extend_by", "nothing_waiting", "not_paused"]},
-    {"trigger": "approve_extension", "source": HANDLING, "dest": None, "conditions": "extension_requested"},
+    {"trigger": "approve_extension", "source": HANDLING, "dest": None,
+     "conditions": ["extension_requested", "decided_above_the_asker"]},
     {"trigger": "refuse_extension", "source": HANDLING, "dest": None,
-     "conditions": ["has_reason", "extension_requested"]},
+     "conditions": ["has_reason", "extension_requested", "decided_above_the_asker"]},
     {"trigger": "reapply_policy", "source": HANDLING, "dest": None, "conditions": "has_reason"},
 ]
 
@@ -159,6 +172,40 @@ def level_above(level: Level) -> Level:
     return HANDLING_LADDER[min(index + 1, len(HANDLING_LADDER) - 1)]
 
 
+def _rank(level: Level) -> int:
+    return HANDLING_LADDER.index(level)
+
+
+def position_of(actor_level: Level, holding: Level) -> Position:
+    """Return where a unit of ``actor_level`` stands relative to the level holding the case."""
+    if actor_level == holding:
+        return Position.HOLDER
+    return Position.ABOVE if _rank(actor_level) > _rank(holding) else Position.BELOW
+
+
+def check_actor(step: Step, trigger: str) -> None:
+    """Refuse a staff member whose role or position the trigger's rule does not allow.
+
+    Raises:
+        Forbidden: the member has no case role, or stands where the trigger is not theirs.
+    """
+    if step.actor_position is None:
+        return  # the engine and the resident: their rule is checked by actor kind
+    if step.actor_role not in CASE_ROLES:
+        raise Forbidden(N_("an administrator works cases only as a member of a unit with a case role"))
+    rule = RULES[trigger]
+    if step.actor_position in rule.positions:
+        return
+    if rule.positions == {Position.ABOVE}:
+        raise Forbidden(N_("'%(trigger)s' is for a unit above the %(level)s holding the case"),
+                        trigger=trigger, level=step.level.value)
+    if step.actor_position is Position.BELOW:
+        raise Forbidden(N_("the case is held by the %(level)s now; a unit below it may add notes only"),
+                        level=step.level.value)
+    raise Forbidden(N_("'%(trigger)s' is done by the %(level)s holding the case; a unit above takes it over first"),
+                    trigger=trigger, level=step.level.value)
+
+
 def _landing(event: EventData) -> Level | None:
     dest = event.transition.dest if event.transition else None
     return level_of_state(dest) if dest else None
@@ -177,11 +224,16 @@ class Step:
     supervised: bool = False
     paused: bool = False
     waiting: str | None = None  # a request awaiting a decision: "pause" or "extension"
+    requested_by: Level | None = None  # the level that asked for it
+    # A staff member's place on the case's path and role; None for the engine and the resident.
+    actor_position: Position | None = None
+    actor_role: str | None = None
 
     def _require(self, name: str, trigger: str) -> bool:
         value = self.params.get(name)
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput(f"'{trigger}' needs a non-empty {name}", field=name)
+            raise InvalidInput(N_("'%(trigger)s' needs a non-empty %(field_name)s"), field=name,
+                               trigger=trigger, field_name=name)
         return True
 
     def has_reason(self, event: EventData) -> bool:
@@ -199,7 +251,7 @@ class Step:
     def has_merge_target(self, event: EventData) -> bool:
         """Guard: a merge names the case it merges into."""
         if not isinstance(self.params.get("merge_into"), int):
-            raise InvalidInput("'merge' needs merge_into, the id of the case to merge into",
+            raise InvalidInput(N_("'merge' needs merge_into, the id of the case to merge into"),
                                field="merge_into")
         return True
 
@@ -209,38 +261,46 @@ class Step:
         try:
             Duration.parse(f"{value} calendar")
         except ValueError as exc:
-            raise InvalidInput("'request_extension' needs extend_by, an ISO 8601 duration such as P3D",
+            raise InvalidInput(N_("'request_extension' needs extend_by, an ISO 8601 duration such as P3D"),
                                field="extend_by") from exc
         return True
 
     def nothing_waiting(self, event: EventData) -> bool:
         """Guard: one request at a time."""
         if self.waiting:
-            raise InvalidTransition(f"a {self.waiting} request is already waiting for a decision")
+            raise InvalidTransition(N_("a request ('%(trigger)s') is already waiting for a decision"),
+                                    trigger=f"request_{self.waiting}")
         return True
 
     def not_paused(self, event: EventData) -> bool:
         """Guard: a paused case is resumed first."""
         if self.paused:
-            raise InvalidTransition("the case is paused; resume it first")
+            raise InvalidTransition(N_("the case is paused; resume it first"))
         return True
 
     def is_paused(self, event: EventData) -> bool:
         """Guard: only a paused case resumes."""
         if not self.paused:
-            raise InvalidTransition("the case is not paused")
+            raise InvalidTransition(N_("the case is not paused"))
         return True
 
     def pause_requested(self, event: EventData) -> bool:
         """Guard: a pause is decided only when one was asked for."""
         if self.waiting != "pause":
-            raise InvalidTransition("no pause request is waiting for a decision")
+            raise InvalidTransition(N_("no pause request is waiting for a decision"))
         return True
 
     def extension_requested(self, event: EventData) -> bool:
         """Guard: an extension is decided only when one was asked for."""
         if self.waiting != "extension":
-            raise InvalidTransition("no extension request is waiting for a decision")
+            raise InvalidTransition(N_("no extension request is waiting for a decision"))
+        return True
+
+    def decided_above_the_asker(self, event: EventData) -> bool:
+        """Guard: a unit never decides its own request; the decider stands strictly above the asker."""
+        asker = self.requested_by or self.level
+        if self.actor_level is not None and _rank(self.actor_level) <= _rank(asker):
+            raise Forbidden(N_("a request of the %(level)s is decided by a unit above it"), level=asker.value)
         return True
 
     def lands_at_actor_level(self, event: EventData) -> bool:
@@ -283,18 +343,19 @@ def fire(step: Step, trigger: str) -> bool:
         InvalidInput: a guard found a required value missing.
     """
     if trigger not in TRIGGERS:
-        raise InvalidTransition(f"'{trigger}' is not a trigger of the case machine")
+        raise InvalidTransition(N_("'%(trigger)s' is not a trigger of the case machine"), trigger=trigger)
+    check_actor(step, trigger)
     before = step.state
     try:
         fired = MACHINE.events[trigger].trigger(step)
     except MachineError as exc:
-        raise InvalidTransition(
-            f"'{trigger}' does not apply to a case in state '{before}'"
-        ) from exc
+        raise InvalidTransition(N_("'%(trigger)s' does not apply to a case in state '%(state)s'"),
+                                trigger=trigger, state=before) from exc
     if not fired:
         if trigger == "take_over":
-            raise Forbidden("only a unit above the one holding the case may take it over")
-        raise InvalidTransition(f"'{trigger}' does not apply to a case in state '{before}'")
+            raise Forbidden(N_("only a unit above the one holding the case may take it over"))
+        raise InvalidTransition(N_("'%(trigger)s' does not apply to a case in state '%(state)s'"),
+                                trigger=trigger, state=before)
     new_level = level_of_state(step.state)
     if new_level is not None:
         step.level = new_level

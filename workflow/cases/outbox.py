@@ -43,6 +43,9 @@ def recipients(event: CaseEvent, ladder: dict[Level, UnitInfo]) -> list[tuple[Un
     if trigger == "take_over":
         # The unit whose case was pulled up must know it no longer holds it.
         return [(ladder[Level(event.from_level)], _TOPIC[trigger])] if event.from_level else []
+    if trigger == "reopen" and event.from_level and Level(event.from_level) != Level(event.to_level):
+        # A second "no" sends the case one level up: the unit that resolved it hears the resident too.
+        return [(ladder[Level(event.from_level)], _TOPIC[trigger]), (holder, _TOPIC[trigger])]
     if trigger in _TO_ABOVE:
         levels = list(ladder)
         above = levels[min(levels.index(Level(event.to_level)) + 1, len(levels) - 1)]

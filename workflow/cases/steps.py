@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from schemas.vocabulary import HANDLING_LADDER, Level, State
+from schemas.vocabulary import Level, State
 from workflow.base import db, wallclock
-from workflow.base.errors import DomainError, Forbidden, InvalidInput, NotFound, StaleVersion
+from workflow.base.errors import N_, DomainError, Forbidden, InvalidInput, NotFound, StaleVersion
 from workflow.cases.deadlines import on_step
-from workflow.cases.machine import RULES, Actor, Scope, Step, fire
+from workflow.cases.machine import RULES, Actor, Position, Step, fire, position_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
 from workflow.cases.outbox import write_notices
 from workflow.org.models import User
@@ -44,6 +44,7 @@ class ActorContext:
     name: str
     unit_id: int | None = None
     unit_code: str | None = None
+    role: str | None = None
 
     @classmethod
     def system(cls) -> ActorContext:
@@ -58,7 +59,7 @@ class ActorContext:
 
 def staff_actor(user: User) -> ActorContext:
     """Return the actor context of a staff member."""
-    return ActorContext(Actor.STAFF, user.name, user.unit_id, user.unit.code)
+    return ActorContext(Actor.STAFF, user.name, user.unit_id, user.unit.code, user.role)
 
 
 def lock_cases(session: Session, case_ids: Sequence[int]) -> dict[int, Case]:
@@ -81,34 +82,34 @@ def load_case_for_update(session: Session, case_id: int) -> Case:
     """
     case = lock_cases(session, [case_id]).get(case_id)
     if case is None:
-        raise NotFound(f"no case with id {case_id}")
+        raise NotFound(N_("no case with id %(case_id)s"), case_id=case_id)
     return case
 
 
-def _check_actor(
-    case: Case, trigger: str, actor: ActorContext, ladder: dict[Level, UnitInfo]
-) -> Level | None:
+@dataclass(frozen=True)
+class _Place:
+    """Where a staff actor stands on the case's path: their level, position and role."""
+
+    level: Level | None = None
+    position: Position | None = None
+    role: str | None = None
+
+
+def _check_actor(case: Case, trigger: str, actor: ActorContext, ladder: dict[Level, UnitInfo]) -> _Place:
     rule = RULES.get(trigger)
     if rule is None:
-        return None  # fire() names the unknown trigger
+        return _Place()  # fire() names the unknown trigger
     if actor.kind not in rule.actors:
         who = " or ".join(sorted(a.value for a in rule.actors))
-        raise Forbidden(f"'{trigger}' is done by the {who}, not by {actor.kind.value}")
+        raise Forbidden(N_("'%(trigger)s' is done by the %(who)s, not by %(actor)s"), trigger=trigger, who=who,
+                        actor=actor.kind.value)
     if actor.kind is not Actor.STAFF:
-        return None
+        return _Place()
     actor_level = next((level for level, unit in ladder.items() if unit.id == actor.unit_id), None)
     if actor_level is None:
-        raise Forbidden(f"unit {actor.unit_code} is not on case {case.id}'s path")
-    holding = Level(case.level)
-    actor_rank, holding_rank = HANDLING_LADDER.index(actor_level), HANDLING_LADDER.index(holding)
-    if rule.scope is Scope.ABOVE and actor_rank <= holding_rank:
-        raise Forbidden(f"'{trigger}' is for a unit above the {holding.value} holding the case")
-    if actor_rank < holding_rank:
-        raise Forbidden(
-            f"case {case.id} is held by the {holding.value} {ladder[holding].code}; "
-            "only that unit or one above it may act"
-        )
-    return actor_level
+        raise Forbidden(N_("unit %(unit)s is not on case %(case_id)s's path"), unit=actor.unit_code, case_id=case.id)
+    # What each position may do is the machine's rule (RULES); fire() enforces it.
+    return _Place(actor_level, position_of(actor_level, Level(case.level)), actor.role)
 
 
 def apply_trigger(
@@ -134,12 +135,11 @@ def apply_trigger(
     """
     params = dict(params or {})
     if expected_version is not None and expected_version != case.version:
-        raise StaleVersion(
-            f"case {case.id} is at version {case.version}, not {expected_version}; reload it and retry"
-        )
+        raise StaleVersion(N_("case %(case_id)s is at version %(version)s, not %(expected)s; reload it and retry"),
+                           case_id=case.id, version=case.version, expected=expected_version)
     ladder = cached_ladder(session, case.grid_unit_id)
-    actor_level = _check_actor(case, trigger, actor, ladder)
-    step = _step_of(case, actor_level, params)
+    place = _check_actor(case, trigger, actor, ladder)
+    step = _step_of(case, place, params)
     if trigger == "merge":
         _check_merge_target(session, case, params.get("merge_into"))
     from_state, from_level = case.state, case.level
@@ -158,7 +158,7 @@ def apply_trigger(
         case.merged_into_id = params["merge_into"]
     if changed:
         case.state_entered_at = at
-    on_step(session, case, trigger, changed, params, at)
+    on_step(session, case, trigger, changed, {**params, "level": place.level.value if place.level else None}, at)
 
     case.version += 1
     event = CaseEvent(
@@ -183,11 +183,15 @@ def apply_trigger(
     return Applied(event, notices)
 
 
-def _step_of(case: Case, actor_level: Level | None, params: dict[str, Any]) -> Step:
+def _step_of(case: Case, place: _Place, params: dict[str, Any]) -> Step:
+    asked_by = (case.request or {}).get("level")
     return Step(
         state=case.state,
         level=Level(case.level),
-        actor_level=actor_level,
+        actor_level=place.level,
+        actor_position=place.position,
+        actor_role=place.role,
+        requested_by=Level(asked_by) if asked_by else None,
         resolved_level=Level(case.resolved_level) if case.resolved_level else None,
         reopen_count=case.reopen_count,
         params=params,
@@ -205,8 +209,8 @@ _ANY_TEXT = {"reason": "-", "summary": "-", "message": "-", "extend_by": "P1D", 
 def could_fire(session: Session, case: Case, trigger: str, actor: ActorContext) -> bool:
     """Tell whether ``actor`` may fire ``trigger`` on ``case`` now, given the text it needs."""
     try:
-        actor_level = _check_actor(case, trigger, actor, cached_ladder(session, case.grid_unit_id))
-        fire(_step_of(case, actor_level, dict(_ANY_TEXT)), trigger)
+        place = _check_actor(case, trigger, actor, cached_ladder(session, case.grid_unit_id))
+        fire(_step_of(case, place, dict(_ANY_TEXT)), trigger)
     except DomainError:
         return False
     return True
@@ -223,7 +227,8 @@ def _check_merge_target(session: Session, case: Case, target_id: Any) -> None:
     if not isinstance(target_id, int):
         return  # the machine's guard names the missing field
     if target_id == case.id:
-        raise InvalidInput("a case cannot be merged into itself", field="merge_into")
+        raise InvalidInput(N_("a case cannot be merged into itself"), field="merge_into")
     target = session.get(Case, target_id)
     if target is None or State(target.state) in {State.MERGED, State.REJECTED, State.WITHDRAWN}:
-        raise InvalidInput(f"case {target_id} is not an open case to merge into", field="merge_into")
+        raise InvalidInput(N_("case %(case_id)s is not an open case to merge into"), field="merge_into",
+                           case_id=target_id)

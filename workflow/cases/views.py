@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from schemas.api import (
     CaseOut,
     DeadlineOut,
+    EvaluationOut,
     NotificationOut,
     PartyOut,
     PublicStep,
@@ -18,11 +19,11 @@ from schemas.api import (
 )
 from schemas.vocabulary import FINAL_STATES, PartyRole, Role, State
 from workflow.base import wallclock
-from workflow.base.errors import Forbidden, NotFound
+from workflow.base.errors import N_, Forbidden, NotFound
 from workflow.base.labels import state_label
-from workflow.base.privacy import mask_name, mask_phone
+from workflow.base.privacy import mask_name, mask_phone, scrub
 from workflow.cases.deadlines import handling_deadline_left, policy_of
-from workflow.cases.models import Case
+from workflow.cases.models import Case, CaseEvent, Evaluation
 from workflow.cases.tracking import display, normalize
 from workflow.clock.deadlines import history
 from workflow.org.models import Unit, User
@@ -46,7 +47,7 @@ def get_case(session: Session, case_id: int) -> Case:
     """
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound(f"no case with id {case_id}")
+        raise NotFound(N_("no case with id %(case_id)s"), case_id=case_id)
     return case
 
 
@@ -57,7 +58,8 @@ def check_can_view(user: User, case: Case) -> None:
         Forbidden: the member's unit is not on the path.
     """
     if not is_at_or_above(user.unit, case.grid_unit):
-        raise Forbidden(f"case {case.id} belongs to grid {case.grid_unit.code}, outside unit {user.unit.code}")
+        raise Forbidden(N_("case %(case_id)s belongs to grid %(grid)s, outside unit %(unit)s"), case_id=case.id,
+                        grid=case.grid_unit.code, unit=user.unit.code)
 
 
 def needs_personal_data(user: User, case: Case) -> bool:
@@ -70,6 +72,18 @@ def needs_personal_data(user: User, case: Case) -> bool:
 
 def _ref(unit: Unit) -> UnitRef:
     return UnitRef(code=unit.code, name=unit.name, level=unit.level)
+
+
+def _evaluations(session: Session, case: Case, reveal: bool) -> list[EvaluationOut]:
+    rows = session.scalars(select(Evaluation).where(Evaluation.case_id == case.id).order_by(Evaluation.id))
+    # The resident's words may carry a phone or an ID number: masked unless the reader handles the case.
+    return [EvaluationOut(resolved=e.resolved, satisfaction=e.satisfaction,
+                          comment=(e.comment if reveal else scrub(e.comment)) if e.comment else None, at=e.at)
+            for e in rows]
+
+
+def _answered_by_resident(event: CaseEvent) -> bool:
+    return event.kind in {"confirm", "reopen"} and event.actor == "resident"
 
 
 def case_view(session: Session, case: Case, viewer: User,
@@ -89,6 +103,9 @@ def case_view(session: Session, case: Case, viewer: User,
         )
         for p in case.parties
     ]
+    evaluations = _evaluations(session, case, reveal)
+    # Each answer fired one confirm or reopen by the resident, in the same order.
+    answers = iter(evaluations)
     timeline = [
         TimelineEntry(
             seq=e.seq,
@@ -100,8 +117,9 @@ def case_view(session: Session, case: Case, viewer: User,
             to_state=e.to_state,
             from_level=e.from_level,
             to_level=e.to_level,
-            reason=e.reason,
+            reason=(e.reason if reveal else scrub(e.reason)) if _answered_by_resident(e) and e.reason else e.reason,
             public=e.public,
+            evaluation=next(answers, None) if _answered_by_resident(e) else None,
         )
         for e in case.events
     ]
@@ -144,6 +162,7 @@ def case_view(session: Session, case: Case, viewer: User,
         parties=parties,
         deadlines=deadlines,
         timeline=timeline,
+        evaluations=evaluations,
     )
 
 
@@ -155,7 +174,7 @@ def case_by_tracking_code(session: Session, code: str) -> Case:
     """
     case = session.scalars(select(Case).where(Case.tracking_code == normalize(code))).one_or_none()
     if case is None:
-        raise NotFound("no case with this tracking code", field="tracking_code")
+        raise NotFound(N_("no case with this tracking code"), field="tracking_code")
     return case
 
 

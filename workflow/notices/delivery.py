@@ -177,7 +177,8 @@ def _attempt(session: Session, d: Delivery, channel: Channel, case: Case | None,
     row = d.outbox
     unit = session.get(Unit, row.unit_id) if row.unit_id else None
     rendered = render(row.topic, d.language, row.payload, unit.name if unit else None,
-                      case.deadline_at if case else None, _link(case, row.kind))
+                      case.deadline_at if case else None, _link(case, row.kind),
+                      resident=row.kind == "notify_resident")
     # The id survives a re-expansion of the row (a crash before commit): a repeat is recognisable.
     message = Message(id=f"gridcase-{d.outbox_id}-{d.recipient}", target=d.target, title=rendered.title,
                       body=rendered.body,

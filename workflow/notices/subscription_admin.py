@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from schemas.org import SubscriptionSpec
-from workflow.base.errors import InvalidInput, NotFound
+from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.base.privacy import mask_phone
 from workflow.notices import subscriptions
 from workflow.notices.models import Subscription
@@ -65,7 +65,7 @@ def subscription_line(session: Session, sub_id: int) -> SubscriptionLine:
     """
     sub = session.get(Subscription, sub_id)
     if sub is None:
-        raise NotFound(f"no subscription with id {sub_id}")
+        raise NotFound(N_("no subscription with id %(id)s"), id=sub_id)
     return _line(sub)
 
 
@@ -88,6 +88,13 @@ def add_subscription(session: Session, unit_code: str, *, topics: list[str], sub
     except ValidationError as exc:
         first = exc.errors()[0]
         where = str(first["loc"][0]) if first["loc"] else "target"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise InvalidInput(f"{where}: {message}", field=where) from exc
+        # The admin page offers channels, topics and the rest as choices; what a person can still get
+        # wrong is the target, so those refusals are sentences of their own (translated on the page).
+        if not first["loc"] and not (target or "").strip():
+            raise InvalidInput(N_("channel %(channel)s needs a target"), field="target", channel=channel) from exc
+        if not first["loc"]:
+            raise InvalidInput(N_("the %(channel)s target must be an http(s) URL"), field="target",
+                               channel=channel) from exc
+        raise InvalidInput(N_("%(field_name)s: %(problem)s"), field=where, field_name=where,
+                           problem=str(first["msg"]).removeprefix("Value error, ")) from exc
     return subscriptions.add(session, unit_code, spec)

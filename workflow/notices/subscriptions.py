@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.org import SubscriptionSpec
-from workflow.base.errors import InvalidInput, NotFound
+from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.notices.models import Subscription
 from workflow.org.models import Unit
 from workflow.org.tree import ancestors, unit_by_code
@@ -58,7 +58,8 @@ def _spec_of(sub: Subscription) -> SubscriptionSpec:
 def _check_topics(spec: SubscriptionSpec) -> None:
     unknown = [t for t in spec.topics if t != "*" and t not in TOPICS]
     if unknown:
-        raise InvalidInput(f"unknown topic {unknown[0]}; topics are * or: {', '.join(TOPICS)}", field="topics")
+        raise InvalidInput(N_("unknown topic %(topic)s; topics are * or: %(topics)s"), field="topics",
+                           topic=unknown[0], topics=", ".join(TOPICS))
 
 
 def add(session: Session, unit_code: str, spec: SubscriptionSpec) -> Subscription:
@@ -87,7 +88,7 @@ def remove(session: Session, sub_id: int) -> None:
     """
     sub = session.get(Subscription, sub_id)
     if sub is None:
-        raise NotFound(f"no subscription with id {sub_id}")
+        raise NotFound(N_("no subscription with id %(id)s"), id=sub_id)
     session.delete(sub)
 
 

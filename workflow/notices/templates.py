@@ -13,46 +13,84 @@ from workflow.base.labels import LANGUAGES, LEVEL_LABELS
 from workflow.base.privacy import scrub
 from workflow.cases.categories import CATEGORIES
 
-# (Simplified Chinese, Traditional Chinese, English) of the first line of each notice.
+# (Simplified Chinese, Traditional Chinese, English) of the first line of each notice: what happened.
 LEADS: dict[str, tuple[str, str, str]] = {
     "case.dispatched": ("新案件已派到{unit}", "新案件已派到{unit}", "New case for {unit}"),
-    "case.emergency": ("紧急案件(P0)已直报街道,请各级关注", "緊急案件(P0)已直報街道,請各級關注",
-                       "Emergency (P0): sent straight to the street; every level take note"),
+    "case.emergency": ("紧急案件(P0)已直报街道", "緊急案件(P0)已直報街道",
+                       "Emergency (P0): sent straight to the street"),
     "case.escalated": ("案件已升级到{unit}", "案件已升級到{unit}", "Case escalated to {unit}"),
     "case.taken_over": ("案件已由上级提级办理", "案件已由上級提級辦理", "Case taken over by a higher level"),
     "case.sent_back": ("案件已退回{unit}办理", "案件已退回{unit}辦理", "Case sent back to {unit}"),
-    "case.reopened": ("居民对结果不满意,案件重办", "居民對結果不滿意,案件重辦",
-                      "Resident not satisfied: case reopened"),
+    "case.reopened": ("居民表示问题未解决,案件重办", "居民表示問題未解決,案件重辦",
+                      "The resident says it is not resolved: case reopened"),
     "case.urged": ("上级催办", "上級催辦", "Urged by a higher level"),
     "case.supervised": ("上级督办", "上級督辦", "Supervised by a higher level"),
     "case.supervision_flagged": ("街道级超期,已列入督办", "街道級超期,已列入督辦",
                                  "Overdue at the street: flagged for supervision"),
-    "case.deadline_warning": ("即将超期预警", "即將超期預警", "Deadline approaching"),
+    "case.deadline_warning": ("案件即将超期", "案件即將超期", "Deadline approaching"),
     "case.not_signed": ("{unit}尚未签收案件", "{unit}尚未簽收案件", "{unit} has not signed for the case"),
-    "case.pause_requested": ("申请挂起,待审批", "申請掛起,待審批", "Pause requested: please decide"),
+    "case.pause_requested": ("下级申请挂起(暂停计时)", "下級申請掛起(暫停計時)",
+                             "The level below asks to pause the clock"),
     "case.paused": ("挂起已批准", "掛起已批准", "Pause approved"),
     "case.pause_refused": ("挂起未批准", "掛起未批准", "Pause refused"),
-    "case.extension_requested": ("申请延期,待审批", "申請延期,待審批", "Extension requested: please decide"),
+    "case.extension_requested": ("下级申请延期", "下級申請延期", "The level below asks for more time"),
     "case.extended": ("延期已批准", "延期已批准", "Extension approved"),
     "case.extension_refused": ("延期未批准", "延期未批准", "Extension refused"),
     "case.reported_back": ("您反映的问题已办结", "您反映的問題已辦結", "Your complaint has been handled"),
     "case.rejected": ("您反映的问题不予受理", "您反映的問題不予受理", "Your complaint was not accepted"),
 }
+# What the reader of a staff notice may do now, after what happened.
+NEXT: dict[str, tuple[str, str, str]] = {
+    "case.dispatched": ("请尽快签收,并联系当事人。", "請盡快簽收,並聯絡當事人。",
+                        "Sign for it and contact the people involved."),
+    "case.emergency": ("街道请立即处置;各级请关注进展。", "街道請立即處置;各級請關注進度。",
+                       "The street acts at once; every level follows it."),
+    "case.escalated": ("请签收,在期限前办结,或继续上报。", "請簽收,在期限前辦結,或繼續上報。",
+                       "Sign for it, then resolve it before the deadline or escalate it."),
+    "case.taken_over": ("上级已提级办理,您无需再办理,仍可添加备注。", "上級已提級辦理,您無需再辦理,仍可新增備註。",
+                        "A higher level holds it now; you may still add notes."),
+    "case.sent_back": ("请按说明继续办理。", "請依說明繼續辦理。", "Work it again following the instructions."),
+    "case.reopened": ("请重新办理,并再次反馈居民。", "請重新辦理,並再次回饋居民。",
+                      "Work it again and report back to the resident."),
+    "case.urged": ("请尽快办理,并记录进展。", "請盡快辦理,並記錄進度。", "Act on it soon and record your progress."),
+    "case.supervised": ("已列入督办,请优先办理。", "已列入督辦,請優先辦理。",
+                        "It is under supervision: act on it first."),
+    "case.supervision_flagged": ("请立即办理,或组织多部门会商。", "請立即辦理,或召集多部門會商。",
+                                 "Act on it now, or call the departments together."),
+    "case.deadline_warning": ("请在期限前办结、申请延期或上报。", "請在期限前辦結、申請延期或上報。",
+                              "Before the deadline: resolve it, ask for more time or escalate it."),
+    "case.not_signed": ("请催其签收,或提级办理。", "請催其簽收,或提級辦理。",
+                        "Urge it to sign for the case, or take the case over."),
+    "case.pause_requested": ("请批准或驳回。", "請批准或駁回。", "Approve or refuse it."),
+    "case.paused": ("期限已停止计时;可以继续办理时请恢复计时。", "期限已停止計時;可以繼續辦理時請恢復計時。",
+                    "The clock is stopped; resume it when work can go on."),
+    "case.pause_refused": ("期限照常计算,请继续办理。", "期限照常計算,請繼續辦理。",
+                           "The clock runs on; keep working the case."),
+    "case.extension_requested": ("请批准或驳回。", "請批准或駁回。", "Approve or refuse it."),
+    "case.extended": ("请在新期限前办结。", "請在新期限前辦結。", "Resolve it before the new deadline."),
+    "case.extension_refused": ("期限不变,请按期办结或上报。", "期限不變,請按期辦結或上報。",
+                               "The deadline stands: resolve or escalate it in time."),
+}
+# The resident's own notices: what happened to their case and what they may do.
+RESIDENT_LEADS: dict[str, tuple[str, str, str]] = {
+    "case.reported_back": LEADS["case.reported_back"],
+    "case.rejected": LEADS["case.rejected"],
+    "case.extended": ("您的案件需要更多时间办理,期限已延长", "您的案件需要更多時間辦理,期限已延長",
+                      "Your case needs more time: its deadline was extended"),
+}
+_RESIDENT_NEXT = {
+    "case.reported_back": ("请在此查看结果,并告诉我们是否解决:{link}", "請在此查看結果,並告訴我們是否解決:{link}",
+                           "See what was done and tell us if it was solved: {link}"),
+    "case.extended": ("可在此查看进展:{link}", "可在此查看進度:{link}", "Follow your case here: {link}"),
+    "case.rejected": ("如有异议,可拨打12345或到社区服务中心咨询。", "如有異議,可撥打12345或到社區服務中心諮詢。",
+                      "If you disagree, call 12345 or visit the community service centre."),
+}
 _FIELDS = {
     "zh_Hans": ("案件", "类别", "级别", "期限", "说明", "查看"),
     "zh_Hant": ("案件", "類別", "級別", "期限", "說明", "查看"),
-    "en": ("Case", "Category", "Severity", "Deadline", "Note", "Follow"),
+    "en": ("Case", "Category", "Severity", "Deadline", "Note", "Open"),
 }
-_RESIDENT_TAIL = {
-    "zh_Hans": "请在此查看并评价:{link}",
-    "zh_Hant": "請在此查看並評價:{link}",
-    "en": "See it and tell us if it was solved: {link}",
-}
-_REJECTED_TAIL = {
-    "zh_Hans": "如有异议,可拨打12345或到社区服务中心咨询。",
-    "zh_Hant": "如有異議,可撥打12345或到社區服務中心諮詢。",
-    "en": "If you disagree, call 12345 or visit the community service centre.",
-}
+_RESIDENT_SAYS = ("居民说", "居民說", "The resident says")
 
 
 @dataclass(frozen=True)
@@ -66,11 +104,16 @@ class Rendered:
 
 
 def render(topic: str, language: str, payload: dict[str, Any], unit_name: str | None,
-           deadline: datetime | None, link: str | None) -> Rendered:
-    """Return the notice for ``topic`` in ``language``; free text is scrubbed of phones and ID numbers."""
+           deadline: datetime | None, link: str | None, *, resident: bool = False) -> Rendered:
+    """Return the notice for ``topic`` in ``language``: what happened, the facts, what the reader may do.
+
+    ``resident`` picks the resident's wording of the topics they hear of. Free text is scrubbed
+    of phones and ID numbers.
+    """
     lang = language if language in LANGUAGES else "zh_Hans"
     index = LANGUAGES.index(lang)
-    lead = LEADS.get(topic, (topic, topic, topic))[index].format(unit=unit_name or "")
+    leads = RESIDENT_LEADS if resident else LEADS
+    lead = leads.get(topic, (topic, topic, topic))[index].format(unit=unit_name or "")
     case_word, cat_word, sev_word, due_word, note_word, link_word = _FIELDS[lang]
     category = str(payload.get("category"))
     info = CATEGORIES.get(Category(category)) if category in Category.__members__ else None
@@ -83,11 +126,15 @@ def render(topic: str, language: str, payload: dict[str, Any], unit_name: str | 
         local = deadline.astimezone(ZoneInfo(config.timezone_name()))
         lines.append(f"{due_word}: {local:%Y-%m-%d %H:%M}")
     if payload.get("message"):
-        lines.append(f"{note_word}: {scrub(str(payload['message']))}")
-    if topic in ("case.reported_back", "case.extended") and link:
-        lines.append(_RESIDENT_TAIL[lang].format(link=link))
-    elif topic == "case.rejected":
-        lines.append(_REJECTED_TAIL[lang])
-    elif link:
-        lines.append(f"{link_word}: {link}")
+        said = _RESIDENT_SAYS[index] if topic == "case.reopened" else note_word
+        lines.append(f"{said}: {scrub(str(payload['message']))}")
+    if resident:
+        next_step = _RESIDENT_NEXT.get(topic)
+        if next_step and ("{link}" not in next_step[index] or link):
+            lines.append(next_step[index].format(link=link))
+    else:
+        if topic in NEXT:
+            lines.append(NEXT[topic][index])
+        if link:
+            lines.append(f"{link_word}: {link}")
     return Rendered(title=lead, body="\n".join(lines), topic=topic, language=lang)

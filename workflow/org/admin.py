@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Level, Role
-from workflow.base.errors import Forbidden, InvalidInput
+from workflow.base.errors import N_, Forbidden, InvalidInput
 from workflow.base.labels import LANGUAGES
 from workflow.org.members import add_user, set_password, user_by_name
 from workflow.org.models import Unit, User
@@ -92,14 +92,14 @@ def child_level(level: str) -> Level:
     """
     index = _LEVELS.index(Level(level))
     if index + 1 >= len(_LEVELS):
-        raise InvalidInput("a household has no units below it", field="code")
+        raise InvalidInput(N_("a household has no units below it"), field="code")
     return _LEVELS[index + 1]
 
 
 def _check_code(code: str) -> str:
     code = code.strip()
     if not code or len(code) > 64 or not CODE_PATTERN.match(code):
-        raise InvalidInput("code: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        raise InvalidInput(N_("code: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"),
                            field="code")
     return code
 
@@ -107,7 +107,8 @@ def _check_code(code: str) -> str:
 def _check_text(value: str, name: str, limit: int) -> str:
     value = value.strip()
     if not value or len(value) > limit:
-        raise InvalidInput(f"{name.replace('_', ' ')}: give 1 to {limit} characters", field=name)
+        raise InvalidInput(N_("%(field_name)s: give 1 to %(limit)s characters"), field=name, field_name=name,
+                           limit=limit)
     return value
 
 
@@ -123,13 +124,13 @@ def add_unit(session: Session, parent_code: str, code: str, name: str) -> Unit:
     code = _check_code(code)
     name = _check_text(name, "name", 200)
     if session.scalars(select(Unit.id).where(Unit.code == code)).first() is not None:
-        raise InvalidInput(f"code: a unit with code {code} exists already", field="code")
+        raise InvalidInput(N_("code: a unit with code %(code)s exists already"), field="code", code=code)
     unit = Unit(code=code, name=name, level=level.value, parent_id=parent.id)
     session.add(unit)
     try:
         session.flush()
     except IntegrityError as exc:  # added at the same moment by someone else
-        raise InvalidInput(f"code: a unit with code {code} exists already", field="code") from exc
+        raise InvalidInput(N_("code: a unit with code %(code)s exists already"), field="code", code=code) from exc
     forget_cached_units()
     return unit
 
@@ -168,26 +169,26 @@ def _role(role: str) -> str:
     try:
         return Role(role).value
     except ValueError as exc:
-        raise InvalidInput(f"role: unknown role '{role}'", field="role") from exc
+        raise InvalidInput(N_("role: unknown role '%(role)s'"), field="role", role=role) from exc
 
 
 def _contacts(changes: MemberChanges) -> tuple[str | None, str | None, str | None]:
     phone = (changes.phone or "").strip() or None
     if phone is not None and not PHONE_PATTERN.match(phone):
-        raise InvalidInput("phone: digits only, e.g. 13800138000", field="phone")
+        raise InvalidInput(N_("phone: digits only, e.g. 13800138000"), field="phone")
     email = (changes.email or "").strip() or None
     if email is not None and (len(email) > 200 or not EMAIL_PATTERN.match(email)):
-        raise InvalidInput("email: not an email address", field="email")
+        raise InvalidInput(N_("email: not an email address"), field="email")
     language = changes.language or None
     if language is not None and language not in LANGUAGES:
-        raise InvalidInput(f"language: use one of {', '.join(LANGUAGES)}", field="language")
+        raise InvalidInput(N_("language: use one of %(languages)s"), field="language", languages=", ".join(LANGUAGES))
     return phone, email, language
 
 
 def _unit(session: Session, code: str) -> Unit:
     unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
     if unit is None:
-        raise InvalidInput(f"unit: there is no unit with code '{code}'", field="unit")
+        raise InvalidInput(N_("unit: there is no unit with code '%(code)s'"), field="unit", code=code)
     return unit
 
 
@@ -205,9 +206,9 @@ def update_member(session: Session, actor: User, name: str, changes: MemberChang
     user = user_by_name(session, name)
     role = _role(changes.role)
     if user.id == actor.id and not changes.active:
-        raise Forbidden("active: you cannot deactivate yourself; ask another administrator", field="active")
+        raise Forbidden(N_("active: you cannot deactivate yourself; ask another administrator"), field="active")
     if user.id == actor.id and user.role == Role.ADMIN and role != Role.ADMIN:
-        raise Forbidden("role: you cannot remove your own administrator role; ask another administrator",
+        raise Forbidden(N_("role: you cannot remove your own administrator role; ask another administrator"),
                         field="role")
     display_name = _check_text(changes.display_name, "display_name", 100)
     unit = _unit(session, changes.unit_code)
@@ -230,10 +231,10 @@ def create_member(session: Session, name: str, changes: MemberChanges) -> User:
     """
     name = name.strip()
     if not name or len(name) > 64 or not CODE_PATTERN.match(name):
-        raise InvalidInput("name: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        raise InvalidInput(N_("name: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"),
                            field="name")
     if not changes.password:
-        raise InvalidInput("password: a new member needs a password", field="password")
+        raise InvalidInput(N_("password: a new member needs a password"), field="password")
     role = _role(changes.role)
     display_name = _check_text(changes.display_name, "display_name", 100)
     unit = _unit(session, changes.unit_code)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Role
 from workflow.base import wallclock
-from workflow.base.errors import InvalidInput, NotFound
+from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.org.models import ApiToken, User
 from workflow.org.tree import unit_by_code
 
@@ -40,9 +40,10 @@ def add_user(session: Session, name: str, unit_code: str, role: str, display_nam
         role_value = Role(role).value
     except ValueError as exc:
         roles = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"unknown role '{role}'; use one of: {roles}", field="role") from exc
+        raise InvalidInput(N_("unknown role '%(role)s'; use one of: %(roles)s"), field="role", role=role,
+                           roles=roles) from exc
     if session.scalars(select(User).where(User.name == name)).one_or_none() is not None:
-        raise InvalidInput(f"a user named '{name}' exists already", field="name")
+        raise InvalidInput(N_("a user named '%(name)s' exists already"), field="name", name=name)
     unit = unit_by_code(session, unit_code)
     user = User(name=name, display_name=display_name or name, unit_id=unit.id, role=role_value,
                 phone=phone)
@@ -77,7 +78,8 @@ def set_password(user: User, password: str) -> None:
         InvalidInput: the password is shorter than ``MIN_PASSWORD_LENGTH``.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInput(N_("a password needs at least %(length)s characters"), field="password",
+                           length=MIN_PASSWORD_LENGTH)
     user.password_hash = _HASHER.hash(password)
 
 
@@ -104,5 +106,5 @@ def user_by_name(session: Session, name: str) -> User:
     """
     user = session.scalars(select(User).where(User.name == name)).one_or_none()
     if user is None:
-        raise NotFound(f"no user named '{name}'", field="name")
+        raise NotFound(N_("no user named '%(name)s'"), field="name", name=name)
     return user

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from schemas.org import OrgFile, UnitSpec
 from schemas.vocabulary import HANDLING_LADDER, Level
-from workflow.base.errors import InvalidInput, NotFound
+from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.org.models import Unit, User
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def unit_by_code(session: Session, code: str) -> Unit:
     """
     unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
     if unit is None:
-        raise NotFound(f"no unit with code '{code}'", field="code")
+        raise NotFound(N_("no unit with code '%(code)s'"), field="code", code=code)
     return unit
 
 

@@ -108,13 +108,65 @@ def test_grid_leader_of_another_grid_cannot_open_or_act(desk: Desk) -> None:
     assert desk.act(OTHER_LEADER, case_id, "escalate", reason="r").status_code == 403
 
 
-def test_lower_unit_cannot_act_once_escalated_but_a_higher_one_can(desk: Desk) -> None:
+def test_lower_unit_cannot_act_once_escalated_and_a_higher_one_takes_it_over_first(desk: Desk) -> None:
+    # Was: the street resolved a case the branch held. Now the holder works the case and a unit
+    # above takes it over first (issue 11, item 8), so the street's resolve is refused too.
     case_id = desk.submit()["case_id"]
     desk.act(LEADER, case_id, "escalate", reason="r")
     refused = desk.act(LEADER, case_id, "resolve", summary="done")
     assert refused.status_code == 403
     assert "held by the branch" in refused.get_json()["message"]
+    assert desk.act(STREET, case_id, "resolve", summary="done").status_code == 403
+    assert desk.act(STREET, case_id, "take_over", reason="街道协调").status_code == 200
     assert desk.act(STREET, case_id, "resolve", summary="done").status_code == 200
+
+
+def test_the_grid_that_logged_a_case_still_adds_notes_after_it_is_escalated(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    desk.act(LEADER, case_id, "escalate", reason="r")
+    noted = desk.act(LEADER, case_id, "note", message="当事人今天又来反映")
+    assert noted.status_code == 200, noted.get_json()
+    assert desk.case(BRANCH, case_id).get_json()["timeline"][-1]["reason"] == "当事人今天又来反映"
+
+
+@pytest.mark.parametrize(("user", "trigger", "body"), [
+    (STREET, "accept", {}), (STREET, "resolve", {"summary": "s"}), (STREET, "send_back", {"reason": "r"}),
+    (STREET, "escalate", {"reason": "r"}), (STREET, "request_extension", {"reason": "r", "extend_by": "P3D"}),
+    (GENERAL, "accept", {}), (LEADER, "urge", {"message": "m"}), (LEADER, "take_over", {"reason": "r"}),
+])
+def test_units_above_do_not_work_the_case_and_the_holder_does_not_supervise_itself(
+        desk: Desk, user: str, trigger: str, body: dict[str, str]) -> None:
+    case_id = desk.submit()["case_id"]
+    refused = desk.act(user, case_id, trigger, **body)
+    assert refused.status_code == 403, refused.get_json()
+    assert refused.get_json()["error"] == "forbidden"
+    assert [e["kind"] for e in desk.case(STREET, case_id).get_json()["timeline"]] == ["submitted", "dispatch"]
+
+
+def test_a_unit_never_decides_its_own_extension_request(desk: Desk) -> None:
+    # Seen in use: the street asked for more time on the grid's case and approved it itself.
+    case_id = desk.submit()["case_id"]
+    assert desk.act(STREET, case_id, "take_over", reason="街道协调").status_code == 200
+    assert desk.act(STREET, case_id, "request_extension", reason="需多部门会商", extend_by="P3D").status_code == 200
+    refused = desk.act(STREET, case_id, "approve_extension")
+    assert refused.status_code == 403
+    assert desk.case(STREET, case_id).get_json()["waiting_request"]["kind"] == "extension"
+
+
+def test_the_grid_asks_for_time_and_only_a_unit_above_decides(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    assert desk.act(LEADER, case_id, "request_pause", reason="当事人外出").status_code == 200
+    assert desk.act(LEADER, case_id, "approve_pause").status_code == 403
+    assert desk.act(STREET, case_id, "approve_pause").status_code == 200
+
+
+def test_an_administrator_does_not_work_cases(desk: Desk) -> None:
+    case_id = desk.submit()["case_id"]
+    for trigger, body in (("note", {"message": "m"}), ("take_over", {"reason": "r"}),
+                          ("resolve", {"summary": "s"})):
+        refused = desk.act("xy.admin", case_id, trigger, **body)
+        assert refused.status_code == 403, (trigger, refused.get_json())
+        assert "administrator" in refused.get_json()["message"]
 
 
 def test_trigger_that_does_not_apply_is_a_409(desk: Desk) -> None:
@@ -226,3 +278,40 @@ def test_staff_api_needs_a_valid_token(desk: Desk, client: FlaskClient) -> None:
 
 def test_unknown_tracking_code_is_a_404(client: FlaskClient) -> None:
     assert client.get("/api/v1/track/AAAA-BBBB-CCCC-DDDD").status_code == 404
+
+
+def test_the_residents_comment_reaches_staff_and_a_no_tells_the_unit_that_resolved_it(
+        desk: Desk, client: FlaskClient, engine: Engine) -> None:
+    # Was: stored and never shown; staff read "resolved=no, satisfaction=1" (issue 11, item 5).
+    submitted = desk.submit()
+    case_id, code = submitted["case_id"], submitted["tracking_code"]
+    desk.act(LEADER, case_id, "escalate", reason="需支部调解")
+    for attempt in ("第一次", "第二次"):
+        desk.act(BRANCH, case_id, "resolve", summary=f"{attempt}调解")
+        desk.act(BRANCH, case_id, "report_back", message=f"{attempt}已调解")
+        answer = {"phone_last4": REPORTER_PHONE[-4:], "resolved": "no", "satisfaction": 1,
+                  "comment": f"{attempt}:晚上还在吵,电话13912345678"}
+        assert client.post(f"/api/v1/track/{code}/evaluation", json=answer).status_code == 200
+    view = desk.case(GENERAL, case_id).get_json()
+    assert view["state"] == "general_branch_handling"  # the second "no" goes one level up
+    assert [(e["resolved"], e["satisfaction"]) for e in view["evaluations"]] == [("no", 1), ("no", 1)]
+    # The holder reads the comment as written; a unit that does not need the resident's contact data
+    # reads the phone in it masked.
+    assert view["evaluations"][1]["comment"] == "第二次:晚上还在吵,电话13912345678"
+    above = desk.case(STREET, case_id).get_json()
+    assert above["evaluations"][1]["comment"] == "第二次:晚上还在吵,电话139****5678"
+    assert [e["reason"] for e in above["timeline"] if e["kind"] == "reopen"][1] == "第二次:晚上还在吵,电话139****5678"
+    reopens = [e for e in view["timeline"] if e["kind"] == "reopen"]
+    assert [e["evaluation"]["comment"] for e in reopens] == [e["comment"] for e in view["evaluations"]]
+    assert all(e["reason"] and "resolved=" not in e["reason"] for e in reopens)
+    with unit_of_work(engine) as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id,
+                                                     OutboxMessage.topic == "case.reopened")
+                         .order_by(OutboxMessage.id)).all()
+        told = [(r.payload["unit"], r.payload["message"]) for r in rows]
+    assert told == [("XY-01-A", "第一次:晚上还在吵,电话13912345678"),
+                    ("XY-01-A", "第二次:晚上还在吵,电话13912345678"),
+                    ("XY-01", "第二次:晚上还在吵,电话13912345678")]
+    schema = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert {"resolved", "satisfaction", "comment", "at"} <= set(schema["EvaluationOut"]["properties"])
+    assert "evaluation" in schema["TimelineEntry"]["properties"] and "evaluations" in schema["CaseOut"]["properties"]

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[3]
 TRANSLATIONS = ROOT / "web" / "ui" / "translations"
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
-KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2), "N_": None}
 
 
 def _key(message_id: str | tuple[str, ...] | list[str]) -> str:
@@ -28,7 +28,8 @@ def _text(message_string: str | tuple[str, ...] | list[str] | None) -> tuple[str
 
 
 def _source_messages() -> set[str]:
-    method_map = [("web/**.py", "python"), ("web/ui/templates/**.html", "jinja2")]
+    # workflow/: the domain's refusals, marked N_(), which the pages translate (issue 11, item 9).
+    method_map = [("web/**.py", "python"), ("workflow/**.py", "python"), ("web/ui/templates/**.html", "jinja2")]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
             str(ROOT), method_map=method_map, keywords=KEYWORDS):

@@ -240,16 +240,20 @@ def test_a_refused_action_says_why(leader: Browser, engine: Engine, published: P
     case_id = log_case(leader, engine, published)
     response = act(leader, case_id, "escalate", reason="")
     assert response.status_code == 422 and 'id="action-error"' in response.text and "reason" in response.text
+    leader.get("/lang/zh_Hans")
     response = act(leader, case_id, "report_back", message="x")
-    assert response.status_code == 409 and "does not apply" in response.text
+    # Was "does not apply" in English inside the Chinese page (issue 11, item 9).
+    assert response.status_code == 409 and "案件处于「网格处置」时不能「向居民反馈」" in response.text
+    assert "does not apply" not in response.text
     assert steps(engine, case_id) == ["submitted", "dispatch"]
 
 
 def test_acting_on_a_stale_page_is_refused(leader: Browser, engine: Engine, published: Published) -> None:
     case_id = log_case(leader, engine, published)
+    leader.get("/lang/zh_Hans")
     response = leader.post_form(f"/cases/{case_id}", f"/cases/{case_id}/actions/note",
                                 {"message": "x", "expected_version": "1"})
-    assert response.status_code == 409 and "reload" in response.text
+    assert response.status_code == 409 and "请刷新后重试" in response.text and "reload" not in response.text
 
 
 def test_a_leader_of_another_grid_cannot_open_the_case(app: Any, leader: Browser, engine: Engine,
@@ -413,6 +417,11 @@ def test_a_no_reopens_the_case(app: Any, leader: Browser, engine: Engine, publis
     with unit_of_work(engine) as session:
         case = session.get(Case, case_id)
         assert case is not None and case.state == "grid_handling" and case.reopen_count == 1
+    # Staff read what the resident wrote, not just "resolved=no, satisfaction=1" (issue 11, item 5).
+    leader.get("/lang/zh_Hans")
+    page = leader.get(f"/cases/{case_id}").text
+    assert "还在吵" in page and "居民评价:未解决;非常不满意(1/5)。" in page
+    assert "resolved=no" not in page
 
 
 # --- languages -------------------------------------------------------------------------------
@@ -449,9 +458,13 @@ def test_times_are_shown_in_the_deployments_zone(leader: Browser, engine: Engine
     with unit_of_work(engine) as session:
         session.execute(update(Case).where(Case.id == case_id).values(
             submitted_at=wallclock.now().replace(year=2026, month=11, day=26, hour=17, minute=5, second=0)))
-    leader.get("/lang/en")
-    # 17:05 UTC is 01:05 the next day in Asia/Shanghai.
-    assert "11/27/26, 1:05" in leader.get(f"/cases/{case_id}").text
+    # 17:05 UTC is 01:05 the next day in Asia/Shanghai; every language on the 24-hour clock
+    # (zh_Hant's CLDR short form said "凌晨1:05", issue 11, item 15).
+    for language in ("en", "zh_Hant", "zh_Hans"):
+        leader.get(f"/lang/{language}")
+        page = leader.get(f"/cases/{case_id}").text
+        assert "2026-11-27 01:05" in page, language
+        assert not re.search(r"(凌晨|清晨|上午|下午|晚上|中午)\d", page) and "AM" not in page and "PM" not in page
 
 
 # --- my account ------------------------------------------------------------------------------
@@ -487,3 +500,62 @@ def test_form_messages_are_in_the_page_language(leader: Browser, language: str, 
     leader.get(f"/lang/{language}")
     response = leader.post_form("/cases/new", "/cases/new", {"category": "NEI", "grid": GRID, "severity": ""})
     assert response.status_code == 422 and required in response.text
+
+
+# --- who is offered what ----------------------------------------------------------------------
+
+def test_a_unit_above_is_offered_what_its_position_calls_for(app: Any, leader: Browser, engine: Engine,
+                                                             published: Published) -> None:
+    # Was: up to 13 buttons, signing for and resolving on the holder's behalf (issue 11, item 8).
+    case_id = log_case(leader, engine, published)
+    street = Browser(app, engine, "xy.street")
+    offered = re.findall(r'data-action="([a-z_]+)"', street.get(f"/cases/{case_id}").text)
+    assert sorted(offered) == ["note", "supervise", "take_over", "urge"]
+    holder = set(re.findall(r'data-action="([a-z_]+)"', leader.get(f"/cases/{case_id}").text))
+    assert {"accept", "resolve", "escalate", "request_extension", "note"} <= holder
+    assert not holder & {"take_over", "urge", "supervise", "approve_extension", "refuse_extension"}
+
+
+def test_the_grid_that_logged_a_case_may_only_note_once_it_is_escalated(leader: Browser, engine: Engine,
+                                                                        published: Published) -> None:
+    case_id = log_case(leader, engine, published)
+    assert act(leader, case_id, "escalate", reason="需支部调解").status_code == 302
+    offered = re.findall(r'data-action="([a-z_]+)"', leader.get(f"/cases/{case_id}").text)
+    assert offered == ["note"]
+    assert act(leader, case_id, "note", message="当事人又来电话").status_code == 302
+    leader.get("/lang/zh_Hans")
+    refused = act(leader, case_id, "resolve", summary="x")
+    assert refused.status_code == 403 and "案件现由小区承办;下级只能添加备注" in refused.text
+
+
+def test_an_administrator_is_offered_no_case_work(app: Any, leader: Browser, engine: Engine,
+                                                  published: Published) -> None:
+    case_id = log_case(leader, engine, published)
+    admin = Browser(app, engine, "xy.admin")
+    page = admin.get(f"/cases/{case_id}").text
+    assert re.findall(r'data-action="([a-z_]+)"', page) == []
+    assert act(admin, case_id, "note", message="x").status_code == 403
+
+
+def test_the_timeline_never_repeats_a_state_after_its_own_name(leader: Browser, engine: Engine,
+                                                               published: Published) -> None:
+    case_id = log_case(leader, engine, published)
+    act(leader, case_id, "resolve", summary="已协调")
+    act(leader, case_id, "report_back", message="已协调")
+    leader.get("/lang/zh_Hans")
+    page = leader.get(f"/cases/{case_id}").text
+    assert not re.search(r"<strong>(已反馈|已办结)</strong>\s*→\s*\1", page), "a label followed by itself"
+    assert "<strong>已反馈</strong>" in page
+
+
+@pytest.mark.parametrize("language", ["zh_Hans", "zh_Hant", "en"])
+def test_the_ladder_and_the_state_use_the_same_word_for_a_level(app: Any, leader: Browser, engine: Engine,
+                                                                published: Published, language: str) -> None:
+    case_id = log_case(leader, engine, published)
+    act(leader, case_id, "escalate", reason="需支部调解")
+    leader.get(f"/lang/{language}")
+    page = leader.get(f"/cases/{case_id}").text
+    rung = re.search(r'<li class="current" aria-current="step"><strong>([^<]+)</strong>', page)
+    state = re.search(r'<p id="case-state">([^<·]+)', page)
+    assert rung and state
+    assert rung.group(1).lower() in state.group(1).lower(), (rung.group(1), state.group(1))
