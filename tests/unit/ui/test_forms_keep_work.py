@@ -10,6 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import Engine, func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from tests.conftest import Published
 from tests.unit.helpers import REPORTER_PHONE, run_worker
@@ -59,13 +61,27 @@ def new_case_form(browser: Browser) -> tuple[str, dict[str, str]]:
 
 def post_new_case(browser: Browser, **extra: Any) -> Any:
     _page, hidden = new_case_form(browser)
-    return browser.client.post("/cases/new", data={**hidden, **form_data(**extra)},
-                               content_type="multipart/form-data")
+    # Encoded here, in memory: the test client would spool a large body to a file it never closes.
+    boundary, body = encode_multipart(MultiDict([*hidden.items(), *_items(form_data(**extra))]))
+    return browser.client.post("/cases/new", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def _items(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Form fields as pairs; a ``(stream, file name)`` becomes a file part."""
+    pairs = [(key, item) for key, value in data.items() for item in (value if isinstance(value, list) else [value])]
+    return [(key, FileStorage(item[0], filename=item[1], content_type="application/octet-stream")
+             if isinstance(item, tuple) else item) for key, item in pairs]
 
 
 def count_cases(engine: Engine) -> int:
     with unit_of_work(engine) as session:
         return int(session.scalar(select(func.count(Case.id))) or 0)
+
+
+@pytest.fixture(autouse=True)
+def data_folder(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Photos go to a folder of the test's own."""
+    monkeypatch.setenv("GRIDCASE_HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture
@@ -83,9 +99,9 @@ def test_a_phone_sized_photo_is_accepted_downscaled_and_its_location_removed(
     assert response.status_code == 302, response.text[:2000]
     with unit_of_work(engine) as session:
         stored = session.scalars(select(Attachment)).one()
-    kept = Image.open(upload_dir() / stored.file_name)
-    assert max(kept.size) <= 1600 and kept.format == "JPEG"
-    assert not kept.getexif().get_ifd(GPS_IFD) and stored.original_file_name is None
+    with Image.open(upload_dir() / stored.file_name) as kept:
+        assert max(kept.size) <= 1600 and kept.format == "JPEG"
+        assert not kept.getexif().get_ifd(GPS_IFD) and stored.original_file_name is None
     assert len(list(upload_dir().iterdir())) == 1  # the original is not kept by default
 
 
