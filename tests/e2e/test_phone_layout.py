@@ -71,7 +71,8 @@ class Fit:
     """Opens pages and records each one that is wider than the screen."""
 
     def __init__(self, base: str, shots: Path) -> None:
-        self.base, self.shots, self.wide, self.seen = base, shots, [], 0
+        self.base, self.shots, self.seen = base, shots, 0
+        self.wide: list[str] = []
 
     def check(self, page: Any, path: str, language: str, who: str) -> None:
         page.goto(f"{self.base}/lang/{language}?next={path}")
