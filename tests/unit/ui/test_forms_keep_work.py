@@ -252,3 +252,8 @@ def test_residents_page_shows_what_was_done_then_asks_then_echoes_the_answer(
     answer = re.search(r'<section id="your-answer".*?</section>', page, re.S)
     assert answer, page
     assert "Partly" in answer.group(0) and "Satisfied" in answer.group(0) and "基本解决，谢谢" in answer.group(0)
+    # The API says the same to a resident's app.
+    track = resident.client.get(f"/api/v1/track/{code}").get_json()
+    assert track["outcome"]["summary"] == "支部上门调解，联系人电话139****5678"
+    assert track["outcome"]["message"] == "已协调，晚十点后不再施工"
+    assert track["outcome"]["answer"]["resolved"] == "partly" and track["outcome"]["answer"]["comment"] == "基本解决，谢谢"
