@@ -105,8 +105,15 @@ def test_no_page_scrolls_sideways_on_a_phone_in_any_language(browser: Any, up: U
     leader.fill("#reporter_name", "王小明")
     leader.fill("#reporter_phone", REPORTER_PHONE)
     leader.fill("#other_name", "赵大海")
-    leader.set_input_files("#photo", files=[{"name": "IMG_0042.HEIC", "mimeType": "image/heic",
-                                             "buffer": heic_photo()}])
+    photo = heic_photo()
+    # Seven photos are one too many: the page says so before sending anything, and keeps the form.
+    leader.set_input_files("#photo", files=[{"name": f"IMG_00{n}.HEIC", "mimeType": "image/heic", "buffer": photo}
+                                            for n in range(7)])
+    leader.click("#new-case button[type=submit]")
+    assert "6" in leader.text_content("#photo-check") and leader.url == f"{base}/cases/new"
+    assert leader.input_value("#reporter_phone") == REPORTER_PHONE
+    leader.screenshot(path=str(shots / "00-seven-photos-refused-before-sending.png"), full_page=True)
+    leader.set_input_files("#photo", files=[{"name": "IMG_0042.HEIC", "mimeType": "image/heic", "buffer": photo}])
     leader.click("#new-case button[type=submit]")
     leader.wait_for_load_state()
     case_url = leader.url

@@ -148,6 +148,15 @@ def test_a_photo_above_the_limit_is_refused_with_the_form_kept(leader: Browser, 
     assert "楼上夜间装修噪音" in response.text and count_cases(engine) == 0
 
 
+def test_more_than_the_form_may_carry_is_a_413_page_in_the_readers_language(
+        leader: Browser, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDCASE_PHOTO_MAX_MB", "0.1")  # the form may carry 6 x 0.1 MB + 1 MB
+    leader.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    response = post_new_case(leader, photo=(io.BytesIO(camera_photo(noisy_bytes=2 * 1024 * 1024)), "huge.jpg"))
+    assert response.status_code == 413 and "照片总量过大" in response.text and 'id="new-case"' in response.text
+    assert count_cases(engine) == 0
+
+
 # --- a phone without a name ------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name_field", "phone_field"), [("reporter_name", "reporter_phone"),
