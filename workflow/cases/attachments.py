@@ -57,10 +57,10 @@ class PhotoRefused(InvalidInput):
 
 @dataclass(frozen=True)
 class Photo:
-    """A photo checked and converted, ready to keep: the viewing copy and the original bytes."""
+    """A photo checked and converted, ready to keep: the viewing copy, and the original where it is kept."""
 
     view: bytes
-    original: bytes
+    original: bytes | None  # None unless keep_original(): six phone photos need not wait in memory
     original_extension: str
 
 
@@ -91,7 +91,7 @@ def prepare_photo(data: bytes) -> Photo:
     out = io.BytesIO()
     # Saved without exif=: the copy carries no location, camera or time of the original.
     view.save(out, "JPEG", quality=VIEW_QUALITY, optimize=True)
-    return Photo(out.getvalue(), data, _FORMATS[kind])
+    return Photo(out.getvalue(), data if keep_original() else None, _FORMATS[kind])
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -117,7 +117,7 @@ def add_photo(session: Session, case: Case, photo: Photo | bytes, uploaded_by: s
     name = f"{stem}.jpg"
     (folder / name).write_bytes(prepared.view)
     original_name = None
-    if keep_original():
+    if prepared.original is not None:
         original_name = f"{stem}.original.{prepared.original_extension}"
         (folder / original_name).write_bytes(prepared.original)
     row = Attachment(case_id=case.id, file_name=name, content_type="image/jpeg", size=len(prepared.view),
