@@ -180,6 +180,23 @@ class PublicStep(BaseModel):
     message: str | None = Field(description="Text meant for the resident (report back, rejection)")
 
 
+class ResidentAnswer(BaseModel):
+    """The resident's evaluation as given."""
+
+    resolved: str = Field(description="yes, partly or no")
+    satisfaction: int = Field(description="1 (very unsatisfied) to 5")
+    comment: str | None
+    at: datetime
+
+
+class TrackOutcome(BaseModel):
+    """The latest round of handling as the resident reads it; phone and ID numbers in it masked."""
+
+    summary: str | None = Field(description="What was done (the resolution summary)")
+    message: str | None = Field(description="The report back to the resident")
+    answer: ResidentAnswer | None = Field(description="The resident's answer to that report back, once given")
+
+
 class TrackOut(BaseModel):
     """What a resident sees of their case."""
 
@@ -194,6 +211,7 @@ class TrackOut(BaseModel):
     reporter: str | None = Field(description="The reporter's name, masked")
     awaiting_evaluation: bool
     timeline: list[PublicStep]
+    outcome: TrackOutcome | None = None
 
 
 class EvaluationRequest(BaseModel):

@@ -67,6 +67,17 @@ def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
     }
 
 
+def child_environment(host: str, port: int) -> dict[str, str]:
+    """Return the environment of the processes ``up`` runs: links in slips and notices name the port served.
+
+    ``GRIDCASE_PUBLIC_URL`` wins when set (a deployment behind a proxy or a domain name).
+    """
+    served = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # an "any" address is no link
+    env = dict(os.environ, GRIDCASE_HOME=str(config.data_dir()), PYTHONUNBUFFERED="1")
+    env.setdefault("GRIDCASE_PUBLIC_URL", f"http://{served}:{port}")
+    return env
+
+
 def run(host: str, port: int, worker_threads: int) -> int:
     """Run everything until Ctrl-C; return the exit code."""
     config.data_dir().mkdir(parents=True, exist_ok=True)
@@ -92,6 +103,6 @@ def run(host: str, port: int, worker_threads: int) -> int:
             click.echo(f"    {name}: {password}")
     click.echo("A process that exits is started again (restarts on /healthz). "
                "Press Ctrl-C to stop; nothing is lost when you start it again.")
-    env = dict(os.environ, GRIDCASE_HOME=str(config.data_dir()), PYTHONUNBUFFERED="1")
+    env = child_environment(host, port)
     supervisor = Supervisor(commands(host, port, worker_threads), env, config.data_dir() / STATE_FILE)
     return supervisor.run()

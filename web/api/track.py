@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import request
@@ -9,11 +10,12 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel
 
-from schemas.api import EvaluationRequest, EvaluationResult, TrackOut
+from schemas.api import EvaluationRequest, EvaluationResult, ResidentAnswer, TrackOut, TrackOutcome
 from web.api.errors import documented
 from web.session import db_session, publish_notices
 from workflow.base.labels import pick_language
 from workflow.cases.actions import evaluate
+from workflow.cases.outcome import outcome_of
 from workflow.cases.views import case_by_tracking_code, track_view
 
 api = APIBlueprint("track", __name__, url_prefix="/api/v1/track", abp_tags=[Tag(name="residents")])
@@ -31,7 +33,10 @@ def get_track(path: TrackPath) -> Any:
     language = pick_language(request.headers.get("Accept-Language"))
     with db_session() as session:
         case = case_by_tracking_code(session, path.tracking_code)
-        return track_view(case, language).model_dump(mode="json")
+        found = outcome_of(session, case)
+        outcome = TrackOutcome(summary=found.summary, message=found.message,
+                               answer=ResidentAnswer(**asdict(found.answer)) if found.answer else None)
+        return track_view(case, language).model_copy(update={"outcome": outcome}).model_dump(mode="json")
 
 
 @api.post(

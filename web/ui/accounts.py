@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import flask_login
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -139,9 +139,15 @@ def _login_name() -> str:
     return (request.form.get("name") or "").strip().lower() or "-"
 
 
+def _failed(response: Response) -> bool:
+    # Only failures use up the limit: ten colleagues behind one office address log in freely,
+    # while a guesser still meets the limit after as many wrong passwords.
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
-@limiter.limit(login_limit, methods=["POST"], key_func=_login_name)
+@limiter.limit(login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_limit, methods=["POST"], key_func=_login_name, deduct_when=_failed)
 def login() -> ResponseReturnValue:
     """Show the login form; log the member in with name and password."""
     form = LoginForm()
@@ -188,7 +194,7 @@ def account_language() -> ResponseReturnValue:
 
 @bp.post("/account/password")
 @login_required
-@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"], deduct_when=_failed)
 def account_password() -> ResponseReturnValue:
     """Change my password after giving the current one; my other sessions end."""
     form = PasswordForm()

@@ -17,9 +17,10 @@ from web.ui.i18n import current_language
 from web.ui.security import limiter, protect_forms, track_limit
 from web.ui.wording import step_label
 from workflow.base.errors import DomainError, NotFound
-from workflow.base.privacy import phone_ends_with
+from workflow.base.privacy import phone_ends_with, scrub
 from workflow.cases.actions import evaluate
 from workflow.cases.models import Case
+from workflow.cases.outcome import outcome_of
 from workflow.cases.tracking import display, normalize
 from workflow.cases.views import case_by_tracking_code, track_view
 
@@ -72,8 +73,11 @@ def status(code: str) -> ResponseReturnValue:
     if last4 is None:
         return redirect(url_for("resident.lookup", code=code))
     with db_session() as db:
-        view = track_view(case_by_tracking_code(db, code), current_language())
-    context: dict[str, Any] = {"view": view, "code": display(normalize(code)), "step_label": step_label}
+        case = case_by_tracking_code(db, code)
+        view = track_view(case, current_language())
+        outcome = outcome_of(db, case)
+    context: dict[str, Any] = {"view": view, "outcome": outcome, "code": display(normalize(code)),
+                               "step_label": step_label, "mask_text": scrub}
     return render_template("track.html", form=EvaluationForm(), **context)
 
 

@@ -68,6 +68,12 @@ def answer_again(session: Session, event: CloudEvent) -> Accepted | None:
     return Accepted(row.id, row.case_id, code, duplicate=True)
 
 
+def case_of_event(session: Session, source: str, event_id: str) -> int | None:
+    """Return the case an event made, or None if no event with this (source, id) was stored."""
+    return session.scalar(
+        select(InboxEvent.case_id).where(InboxEvent.source == source, InboxEvent.event_id == event_id))
+
+
 def _inbox_row(event: CloudEvent, case: Case | None = None) -> InboxEvent:
     data = event.model_dump(mode="json")["data"]
     return InboxEvent(source=event.source, event_id=event.id, type=event.type, data=data,

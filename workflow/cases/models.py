@@ -139,8 +139,10 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    file_name: Mapped[str] = mapped_column(String(100))
+    file_name: Mapped[str] = mapped_column(String(100))  # the downscaled copy shown, without EXIF
     content_type: Mapped[str] = mapped_column(String(40))
+    # The file as uploaded, kept only where GRIDCASE_PHOTO_KEEP_ORIGINAL says so.
+    original_file_name: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

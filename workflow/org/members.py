@@ -7,7 +7,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Role
@@ -85,7 +85,10 @@ def set_password(user: User, password: str) -> None:
 
 def authenticate(session: Session, name: str, password: str) -> User | None:
     """Return the active member with this name and password, or None; rehash an outdated hash."""
-    user = session.scalars(select(User).where(User.name == name.strip())).one_or_none()
+    # Login names are case-insensitive: "XY01A1.Leader" on a phone keyboard is the same member.
+    wanted = name.strip()
+    user = session.scalars(select(User).where(func.lower(User.name) == wanted.lower())
+                           .order_by((User.name == wanted).desc(), User.id).limit(1)).first()
     stored = user.password_hash if user is not None and user.active else None
     try:
         _HASHER.verify(stored or _DUMMY_HASH, password)
