@@ -55,7 +55,7 @@ def init(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/open311/")):
             return http_error_json(exc)
         status = exc.code or 500
         return render_template("error.html", status=status, message=exc.description or exc.name), status
