@@ -60,7 +60,9 @@ def _both(model: Any) -> dict[str, Any]:
 
 def _refused(fmt: str, exc: DomainError) -> Response:
     status = 404 if isinstance(exc, NotFound) else 400
-    return errors(fmt, status, exc.message)
+    # The spec's errors carry no field: the description names it first.
+    named = exc.field and not exc.message.startswith(exc.field)
+    return errors(fmt, status, f"{exc.field}: {exc.message}" if named else exc.message)
 
 
 def _local(value: datetime | None) -> str | None:
