@@ -233,7 +233,7 @@ def test_a_multivaluelist_takes_several_values(client: FlaskClient, key: str) ->
         "api_key": key, "service_code": "NOI", "address_id": "XY-01-A-1-H1",
         "attribute[NOISE_WHEN][]": ["night", "weekend"]})
     assert ok.status_code == 201, ok.get_data(as_text=True)
-    wrong = file(client, key, service_code="NOI", **{"attribute[NOISE_WHEN][]": ["night", "lunch"]})
+    wrong = file(client, key, "json", service_code="NOI", **{"attribute[NOISE_WHEN][]": ["night", "lunch"]})
     assert wrong.status_code == 400 and "lunch" in errors_of(wrong, "json")[0]["description"]
 
 
