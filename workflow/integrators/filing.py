@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -260,6 +260,8 @@ def _remember(session: Session, holder: KeyHolder, accepted: Accepted, via: str,
         address_id=(sub.address_id or "").strip()[:64] or None if sub else None,
         media_url=(sub.media_url or "").strip()[:1000] or None if sub else None,
         attributes=answers or None, contact=contact or None, created_at=wallclock.now()))
+    # The case's steps now also go to the outbox for this integrator (its webhook decides who hears).
+    session.execute(update(Case).where(Case.id == accepted.case_id).values(filed_by_integrator=True))
     session.flush()
     return Filed(accepted.case_id, accepted.inbox_id, accepted.tracking_code, token, duplicate=False)
 

@@ -1,4 +1,4 @@
-"""integrators: API keys, the requests they filed, and units' areas
+"""integrators: API keys, the requests they filed, cases filed by one, and units' areas
 
 Revision ID: 0005_integrators
 Revises: 0004
@@ -19,6 +19,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.add_column(sa.Column("area", sa.JSON(), nullable=True))
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("filed_by_integrator", sa.Boolean(), server_default=sa.false(),
+                                      nullable=False))
 
     op.create_table(
         "integrators",
@@ -75,5 +78,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_integrator_requests_integrator_id"))
     op.drop_table("integrator_requests")
     op.drop_table("integrators")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("filed_by_integrator")
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.drop_column("area")
