@@ -407,3 +407,14 @@ def test_the_open311_routes_are_in_the_openapi_document(client: FlaskClient) -> 
     assert "post" in doc["paths"]["/open311/v2/requests.{fmt}"]
     for name in ("ServiceRequests", "ServiceDefinition", "Open311Errors", "Discovery"):
         assert name in doc["components"]["schemas"]
+
+
+def test_notices_and_questions_come_in_the_language_asked(client: FlaskClient, key: str) -> None:
+    hant = read(file(client, key, locale="zh_Hant"), "json")[0]
+    assert hant["service_notice"].startswith("已受理並轉交金桂园1号楼党小组")
+    en = read(file(client, key, description="another", locale="en"), "json")[0]
+    assert en["service_notice"].startswith("Received and sent to")
+    question = read(client.get(f"{BASE}/services/NEI.json", headers={"Accept-Language": "zh-HK"}), "json")
+    assert question["attributes"][2]["description"] == "雙方是否同意由社區調解？"
+    detail = read(client.get(f"{BASE}/requests/{en['service_request_id']}.json?locale=zh_Hans"), "json")[0]
+    assert detail["status_notes"] == "已受理" and detail["service_name"] == "邻里纠纷"
