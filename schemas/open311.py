@@ -168,10 +168,14 @@ class LocaleQuery(BaseModel):
 class RequestsQuery(LocaleQuery):
     """The filters of GET requests (and the common page / page_size extension)."""
 
-    service_request_id: str | None = Field(default=None, description="Comma-separated ids; overrides the rest")
+    service_request_id: str | None = Field(default=None, description="Comma-separated ids; overrides the rest",
+                                           pattern=r"^\s*\d{1,12}\s*(,\s*\d{1,12}\s*)*$")
     service_code: str | None = Field(default=None, description="Comma-separated service codes")
-    start_date: str | None = Field(default=None, description="w3 date-time; default: 90 days before end_date")
-    end_date: str | None = Field(default=None, description="w3 date-time; default: now; span at most 90 days")
-    status: str | None = Field(default=None, description="open, closed, or both comma-separated")
-    page: str | None = Field(default=None, description="1 and up (default 1)")
-    page_size: str | None = Field(default=None, description="1 to 1000 (default 1000)")
+    start_date: str | None = Field(default=None, description="w3 date-time with a zone; default: 90 days "
+                                   "before end_date", json_schema_extra={"format": "date-time"})
+    end_date: str | None = Field(default=None, description="w3 date-time with a zone; default: now; at most 90 "
+                                 "days after start_date", json_schema_extra={"format": "date-time"})
+    status: str | None = Field(default=None, description="open, closed, or both comma-separated",
+                               pattern=r"^\s*(open|closed)\s*(,\s*(open|closed)\s*)?$")
+    page: int | None = Field(default=None, ge=1, le=1_000_000, description="1 and up (default 1)")
+    page_size: int | None = Field(default=None, ge=1, le=1000, description="1 to 1000 (default 1000)")

@@ -102,9 +102,10 @@ def http_error_json(exc: HTTPException) -> Response:
     if request.path.startswith(OPEN311_PREFIX):
         from web.open311.formats import errors, format_of_path
 
-        # The spec: 404 for what does not exist, 400 for the rest (a wrong method included).
-        status = 404 if exc.code == 404 else 400 if (exc.code or 500) < 500 else exc.code or 500
-        return errors(format_of_path(request.path), status, exc.description or exc.name or "error")
+        # The spec: 404 for what does not exist, 400 for the rest; a wrong method keeps its 405 and Allow.
+        status = exc.code if exc.code in (404, 405) else 400 if (exc.code or 500) < 500 else exc.code or 500
+        allow = {k: v for k, v in exc.get_headers() if k == "Allow"}
+        return errors(format_of_path(request.path), status, exc.description or exc.name or "error", headers=allow)
     code = (exc.name or "error").lower().replace(" ", "_")
     return error_response(exc.code or 500, code, exc.description or exc.name)
 

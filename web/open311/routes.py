@@ -48,14 +48,25 @@ FMT = "<any(json, xml):fmt>"
 
 api = APIBlueprint("open311", __name__, url_prefix="/open311/v2", abp_tags=[Tag(name="open311")])
 
-_ERRORS: dict[str | int, Any] = {400: Open311Errors, 403: Open311Errors, 404: Open311Errors}
-
-
-def _both(model: Any) -> dict[str, Any]:
-    """Document a 200 answer in JSON (the model) and XML (the same fields as elements)."""
-    return {"description": "JSON, or XML with the same fields as elements (arrays as repeated elements)",
+def _both(model: Any, description: str = "JSON, or XML with the same fields as elements (arrays as repeated "
+                                           "elements)") -> dict[str, Any]:
+    """Document an answer in JSON (the model) and XML (the same fields as elements)."""
+    return {"description": description,
             "content": {JSON_TYPE.split(";")[0]: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}},
                         XML_TYPE.split(";")[0]: {"schema": {"type": "string"}}}}
+
+
+def _errors(*statuses: int) -> dict[str | int, Any]:
+    """Document error answers: the spec's array of {code, description}, in the format asked for."""
+    meaning = {400: "A parameter is missing or wrong (the description names it)",
+               403: "The api_key is missing, unknown, revoked, or lacks the scope",
+               404: "No such service, request, token or format", 405: "Method not allowed",
+               429: "The api_key's rate was exceeded (Retry-After says when to try again)"}
+    return {status: _both(Open311Errors, meaning[status]) for status in statuses}
+
+
+_ERRORS = _errors(400, 404, 405)
+_READ_ERRORS = _errors(400, 403, 404, 405, 429)
 
 
 def _refused(fmt: str, exc: DomainError) -> Response:
@@ -85,7 +96,7 @@ def _read_refusal(fmt: str) -> Response | None:
     return None
 
 
-@api.get(f"/discovery.{FMT}", summary="Service discovery", responses={200: _both(Discovery)})
+@api.get(f"/discovery.{FMT}", summary="Service discovery", responses={200: _both(Discovery), **_ERRORS})
 def get_discovery(path: FormatPath) -> Response:
     """Return the endpoint, its formats, changeset, contact and how to get a key."""
     with force_locale(texts.language_of(request)):
@@ -110,7 +121,7 @@ def _service(category: Category, language: str) -> dict[str, Any]:
             "group": str(texts.GROUPS[group])}
 
 
-@api.get(f"/services.{FMT}", summary="Services (one per category)", responses={200: _both(Services)})
+@api.get(f"/services.{FMT}", summary="Services (one per category)", responses={200: _both(Services), **_ERRORS})
 def get_services(path: FormatPath, query: LocaleQuery) -> Response:
     """Return every service, named in the language asked for (``locale`` or Accept-Language)."""
     language = texts.language_of(request)
@@ -148,7 +159,8 @@ _POST_BODY = {
                        "from the same key within the retry window gets the first answer.",
         "content": {"application/x-www-form-urlencoded": {"schema": {
             "type": "object", "required": ["service_code"],
-            "properties": {name: {"type": "string"} for name in ("api_key", "jurisdiction_id", *_FORM_FIELDS)},
+            "properties": {**{name: {"type": "string"} for name in ("api_key", "jurisdiction_id", *_FORM_FIELDS)},
+                           "service_code": {"type": "string", "pattern": "^[A-Za-z]{3}$"}},
             "additionalProperties": {"type": "string"},
         }}},
     }
@@ -166,7 +178,8 @@ def _attributes(form: Any) -> dict[str, list[str]]:
 
 
 @api.post(f"/requests.{FMT}", summary="Create a service request (api_key required)",
-          responses={200: _both(CreatedRequests), 201: _both(CreatedRequests), **_ERRORS},
+          responses={200: _both(CreatedRequests, "A retry: the first answer again"),
+                     201: _both(CreatedRequests, "Filed: a new case"), **_errors(400, 403, 404, 405, 429)},
           openapi_extensions=_POST_BODY)
 def post_request(path: FormatPath) -> Response:
     """File a request as a case through intake; answer its id (or a token) and a notice."""
@@ -206,8 +219,8 @@ def post_request(path: FormatPath) -> Response:
     return answer(path.fmt, "service_requests", [created], status=200 if filed.duplicate else 201)
 
 
-@api.get(f"/tokens/<token_id>.{FMT}", summary="The request id of a token", responses={200: _both(TokenAnswers),
-                                                                                       **_ERRORS})
+@api.get(f"/tokens/<token_id>.{FMT}", summary="The request id of a token",
+         responses={200: _both(TokenAnswers), **_READ_ERRORS})
 def get_token(path: TokenPath, query: LocaleQuery) -> Response:
     """Return the service_request_id a token stands for."""
     refusal = _read_refusal(path.fmt)
@@ -238,7 +251,7 @@ def _request(view: reading.RequestView) -> dict[str, Any]:
 
 
 @api.get(f"/requests.{FMT}", summary="Service requests (filters, 90 days, at most 1,000 a page)",
-         responses={200: _both(ServiceRequests), **_ERRORS})
+         responses={200: _both(ServiceRequests), **_READ_ERRORS})
 def get_requests(path: FormatPath, query: RequestsQuery) -> Response:
     """Return the requests the filters select, the most recent first, masked as the tracking view is."""
     refusal = _read_refusal(path.fmt)
@@ -247,7 +260,9 @@ def get_requests(path: FormatPath, query: RequestsQuery) -> Response:
     language = texts.language_of(request)
     try:
         filters = reading.parse_query(query.service_request_id, query.service_code, query.start_date,
-                                      query.end_date, query.status, query.page, query.page_size)
+                                      query.end_date, query.status,
+                                      None if query.page is None else str(query.page),
+                                      None if query.page_size is None else str(query.page_size))
     except DomainError as exc:
         return _refused(path.fmt, exc)
     with db_session() as session, force_locale(language):
@@ -256,7 +271,7 @@ def get_requests(path: FormatPath, query: RequestsQuery) -> Response:
 
 
 @api.get(f"/requests/<service_request_id>.{FMT}", summary="One service request",
-         responses={200: _both(ServiceRequests), **_ERRORS})
+         responses={200: _both(ServiceRequests), **_READ_ERRORS})
 def get_request(path: RequestPath, query: LocaleQuery) -> Response:
     """Return one request: its status follows every step of the case."""
     refusal = _read_refusal(path.fmt)

@@ -394,7 +394,8 @@ def test_unknown_paths_and_methods_answer_in_the_spec_error_format(client: Flask
     missing = client.get(f"{BASE}/potholes.{fmt}")
     assert missing.status_code == 404 and errors_of(missing, fmt)
     wrong_method = client.delete(f"{BASE}/requests.{fmt}")
-    assert wrong_method.status_code == 400 and errors_of(wrong_method, fmt)
+    assert wrong_method.status_code == 405 and errors_of(wrong_method, fmt)
+    assert set(wrong_method.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
     assert client.get(f"{BASE}/services.yaml").status_code == 404
 
 
