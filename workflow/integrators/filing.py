@@ -25,7 +25,7 @@ from schemas.events import SUBMITTED, CaseSubmittedEvent
 from schemas.vocabulary import Category, Channel, Level
 from workflow.base import wallclock
 from workflow.base.db import unit_of_work
-from workflow.base.errors import InvalidInput
+from workflow.base.errors import InvalidInput, NotFound
 from workflow.cases.categories import CATEGORIES
 from workflow.cases.intake import Accepted, answer_again, submit_case
 from workflow.cases.models import Case
@@ -88,7 +88,7 @@ def _coordinate(value: str | None, name: str, limit: float) -> float | None:
 def _grid_of_unit(session: Session, code: str, field_name: str) -> Unit:
     try:
         unit = unit_by_code(session, code.strip())
-    except Exception:
+    except NotFound:
         raise InvalidInput(f"{field_name} '{code}' is not a building or grid code", field=field_name) from None
     if unit.level == Level.HOUSEHOLD.value and unit.parent is not None:
         return unit.parent
