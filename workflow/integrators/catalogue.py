@@ -48,6 +48,32 @@ _NOISE_WHEN = Attribute("NOISE_WHEN", "multivaluelist", True, 1,
                         values=("night", "early_morning", "daytime", "weekend"))
 
 
+# The answers staff must read with the description (the other party, its phone and the start
+# go into the case's parties and occurred_at instead). Written into the stored description in
+# Simplified Chinese, the working language of the grid, as the category name is when a
+# request has no description: stored text, not a page's words.
+_SUMMARY = {"MEDIATION": "是否同意调解", "AMOUNT": "涉及金额（元）", "TRIED": "已尝试的办法", "NOISE_WHEN": "噪音时段"}
+_VALUE_WORDS = {"yes": "同意", "no": "不同意", "unsure": "尚不确定", "night": "夜间", "early_morning": "清晨",
+                "daytime": "白天", "weekend": "周末"}
+
+
+def summary(answers: dict[str, Any]) -> list[str]:
+    """Return the lines that carry the checked answers staff need into the case's description."""
+    lines = []
+    for code, label in _SUMMARY.items():
+        if code not in answers:
+            continue
+        value = answers[code]
+        if isinstance(value, list):
+            shown = "、".join(_VALUE_WORDS.get(str(v), str(v)) for v in value)
+        elif isinstance(value, float):
+            shown = f"{value:g}"
+        else:
+            shown = _VALUE_WORDS.get(value, str(value))
+        lines.append(f"{label}：{shown}")
+    return lines
+
+
 def attributes_of(category: Category) -> tuple[Attribute, ...]:
     """Return the attributes of a category's service definition, in order."""
     if category in DISPUTES:

@@ -29,7 +29,7 @@ from workflow.base.errors import InvalidInput, NotFound
 from workflow.cases.categories import CATEGORIES
 from workflow.cases.intake import Accepted, answer_again, submit_case
 from workflow.cases.models import Case
-from workflow.integrators.catalogue import category_of, check_answers
+from workflow.integrators.catalogue import category_of, check_answers, summary
 from workflow.integrators.keys import KeyHolder
 from workflow.integrators.models import IntegratorRequest
 from workflow.org.areas import grid_at
@@ -176,10 +176,12 @@ _FIELD_NAMES = {"description": "description", "reporter.phone": "phone", "report
 
 def _event(holder: KeyHolder, event_id: str, category: Category, grid: Unit, sub: Submission,
            answers: dict[str, Any]) -> CaseSubmittedEvent:
+    # The spec lets the description out; a case needs one: the service's name stands in.
+    told = (sub.description or "").strip() or CATEGORIES[category].zh_hans
+    answered = "\n".join(summary(answers))
     data: dict[str, Any] = {
         "category": category.value, "grid": grid.code, "channel": Channel.API.value,
-        # The spec lets the description out; a case needs one: the service's name stands in.
-        "description": (sub.description or "").strip() or CATEGORIES[category].zh_hans,
+        "description": f"{told}\n\n{answered}" if answered else told,
     }
     name = _reporter_name(sub)
     if name or (sub.phone and sub.phone.strip()):

@@ -226,6 +226,8 @@ def test_typed_answers_reach_the_case(client: FlaskClient, engine: Engine, key: 
     with unit_of_work(engine) as session:
         case = session.get(Case, int(read(response, "json")[0]["service_request_id"]))
         assert case is not None and case.occurred_at == datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
+        # What staff must read beyond the parties and the start comes with the description.
+        assert case.description.endswith("是否同意调解：同意\n涉及金额（元）：3000")
 
 
 def test_a_multivaluelist_takes_several_values(client: FlaskClient, key: str) -> None:
