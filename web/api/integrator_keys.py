@@ -12,7 +12,7 @@ from limits import parse, storage, strategies
 
 from web.session import db_session
 from web.ui.security import ratelimit_storage
-from workflow.integrators.keys import KeyHolder, authenticate
+from workflow.integrators.keys import KeyHolder, authenticate, hash_key
 
 
 def events_require_key() -> bool:
@@ -58,9 +58,10 @@ def check_key(key: str | None, scope: str) -> KeyHolder | Refusal:
         return Refusal(403, "the api_key is not valid (unknown or revoked)")
     if scope not in holder.scopes:
         return Refusal(403, f"this api_key may not {scope}; its scopes are {', '.join(holder.scopes)}")
-    limiter, item = _limiter(ratelimit_storage()), parse(holder.rate)
-    if not limiter.hit(item, "gridcase-integrator", str(holder.id)):
-        reset = limiter.get_window_stats(item, "gridcase-integrator", str(holder.id)).reset_time
+    # Counted per key (its hash), not per row id: ids repeat across databases sharing a Redis.
+    limiter, item, counter = _limiter(ratelimit_storage()), parse(holder.rate), hash_key(key)
+    if not limiter.hit(item, "gridcase-integrator", counter):
+        reset = limiter.get_window_stats(item, "gridcase-integrator", counter).reset_time
         wait = max(1, int(reset - datetime.now(UTC).timestamp()) + 1)
         return Refusal(429, f"this api_key may send {holder.rate}; wait {wait} s", retry_after=wait)
     return holder

@@ -180,7 +180,7 @@ def _attributes(form: Any) -> dict[str, list[str]]:
 @api.post(f"/requests.{FMT}", summary="Create a service request (api_key required)",
           responses={200: _both(CreatedRequests, "A retry: the first answer again"),
                      201: _both(CreatedRequests, "Filed: a new case"), **_errors(400, 403, 404, 405, 429)},
-          openapi_extensions=_POST_BODY)
+          security=[{"api_key": []}], openapi_extensions=_POST_BODY)
 def post_request(path: FormatPath) -> Response:
     """File a request as a case through intake; answer its id (or a token) and a notice."""
     form = request.form
