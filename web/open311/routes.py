@@ -205,7 +205,8 @@ def post_request(path: FormatPath) -> Response:
     if not filed.duplicate:
         publish_event(filed.inbox_id)
     code = display(filed.tracking_code)
-    status_url = url_for("track.get_track", tracking_code=code, _external=True)
+    # The resident's status page, as notices link it (the API's /api/v1/track is for programs).
+    status_url = f"{config.public_base_url()}/track?code={code}"
     with db_session() as session:
         view = reading.one(session, str(filed.case_id), texts.language_of(request))
         unit = view.case.holding_unit.name
