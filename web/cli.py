@@ -327,3 +327,67 @@ def outbox_retry(delivery_id: int) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"delivery {delivery_id} will be tried again")
+
+
+@main.group()
+def integrator() -> None:
+    """Integrator keys: systems that file cases (Open311, CloudEvents) and hear of them by webhook."""
+
+
+@integrator.command("add")
+@click.argument("name")
+@click.option("--scopes", required=True, help="Comma-separated: submit, read, webhook.")
+@click.option("--rate", default="60/minute", show_default=True, help="Requests the key may send, e.g. 60/minute.")
+@click.option("--source", default=None, help="CloudEvent source of what it files (default /integrators/NAME).")
+@click.option("--answer", default="realtime", show_default=True, type=click.Choice(["realtime", "batch"]),
+              help="Open311 POST answers the request id (realtime) or a token (batch).")
+@click.option("--webhook", "webhook_url", default=None, help="URL that receives the steps of the cases it filed.")
+@click.option("--secret", "webhook_secret", default=None, help="HMAC key of the webhook (default: made and printed).")
+@click.option("--language", default=None, type=click.Choice(["zh_Hans", "zh_Hant", "en"]),
+              help="Language of the webhook's texts.")
+def integrator_add(name: str, scopes: str, rate: str, source: str | None, answer: str, webhook_url: str | None,
+                   webhook_secret: str | None, language: str | None) -> None:
+    """Create an integrator and print its API key (shown only once; only its hash is kept)."""
+    from workflow.integrators.keys import add_integrator
+
+    try:
+        with unit_of_work() as session:
+            made, key = add_integrator(session, name, [s.strip() for s in scopes.split(",") if s.strip()],
+                                       rate=rate, source=source, answer=answer, webhook_url=webhook_url,
+                                       webhook_secret=webhook_secret, language=language)
+            click.echo(key)
+            click.echo(f"integrator {made.name}: scopes {','.join(made.scopes)}, rate {made.rate}, "
+                       f"source {made.source}", err=True)
+            if made.webhook_url and not webhook_secret:
+                click.echo(f"webhook secret (HMAC-SHA256 key): {made.webhook_secret}", err=True)
+    except DomainError as exc:
+        _fail(exc)
+
+
+@integrator.command("list")
+def integrator_list() -> None:
+    """List integrators: name, key prefix, scopes, rate, source, webhook, revoked or active."""
+    from workflow.integrators.keys import listing
+
+    with unit_of_work() as session:
+        rows = listing(session)
+        for i in rows:
+            state = f"revoked {i.revoked_at:%Y-%m-%d %H:%M}" if i.revoked_at else "active"
+            click.echo(f"{i.id}\t{i.name}\t{i.key_prefix}…\t{','.join(i.scopes)}\t{i.rate}\t{i.source}"
+                       f"\t{(i.webhook_url or '-').split('?')[0]}\t{state}")
+    if not rows:
+        click.echo("no integrators")
+
+
+@integrator.command("revoke")
+@click.argument("name")
+def integrator_revoke(name: str) -> None:
+    """Revoke an integrator's key at once (what it filed stays)."""
+    from workflow.integrators.keys import revoke
+
+    try:
+        with unit_of_work() as session:
+            revoke(session, name)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"revoked integrator {name}")

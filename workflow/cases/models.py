@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +62,9 @@ class Case(Base):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_left: Mapped[float | None] = mapped_column(Float)
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Filed with an integrator key (Open311 or CloudEvents): each of its steps also goes to
+    # the outbox for that integrator's webhook (the integrators package sets it at filing).
+    filed_by_integrator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Each step sets version + 1 itself (a batch may step one case twice before a flush);
     # SQLAlchemy adds "AND version = :loaded" to the UPDATE: the optimistic check that

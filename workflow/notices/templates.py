@@ -38,6 +38,11 @@ LEADS: dict[str, tuple[str, str, str]] = {
     "case.extension_refused": ("延期未批准", "延期未批准", "Extension refused"),
     "case.reported_back": ("您反映的问题已办结", "您反映的問題已辦結", "Your complaint has been handled"),
     "case.rejected": ("您反映的问题不予受理", "您反映的問題不予受理", "Your complaint was not accepted"),
+    # For the integrator that filed the case (its webhook).
+    "case.resolved": ("案件已办结", "案件已辦結", "Case resolved"),
+    "case.closed": ("案件已结案", "案件已結案", "Case closed"),
+    "case.withdrawn": ("案件已撤回", "案件已撤回", "Case withdrawn"),
+    "case.merged": ("案件已合并到另一案件", "案件已合併到另一案件", "Case merged into another"),
 }
 # What the reader of a staff notice may do now, after what happened.
 NEXT: dict[str, tuple[str, str, str]] = {

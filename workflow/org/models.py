@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +21,9 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Where it is on the ground (schemas.org.Area as JSON, WGS-84 degrees as written in the
+    # org file): requests that arrive with coordinates are routed to the grid holding them.
+    area: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], lazy="joined", join_depth=5)
 
