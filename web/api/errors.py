@@ -92,7 +92,9 @@ def register(app: Flask) -> None:
 def http_error_json(exc: HTTPException) -> Response:
     """Answer an HTTP error on the API as JSON."""
     code = (exc.name or "error").lower().replace(" ", "_")
-    return error_response(exc.code or 500, code, exc.description or exc.name)
+    # Keep what the exception says in headers: Allow on a 405 (RFC 9110), Retry-After on a 429.
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
+    return error_response(exc.code or 500, code, exc.description or exc.name, headers=headers)
 
 
 def documented(*statuses: int) -> dict[str | int, type[BaseModel] | dict[Any, Any] | None]:
