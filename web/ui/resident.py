@@ -9,19 +9,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from schemas.api import EvaluationRequest
-from schemas.vocabulary import PartyRole
 from web.session import db_session, publish_notices
 from web.ui.errors import explain, html_errors
 from web.ui.forms import EvaluationForm, TrackForm
 from web.ui.i18n import current_language
 from web.ui.security import limiter, protect_forms, track_limit
+from web.ui.tracking_guard import code_key, locked_for, right_digits, track_code_limit, wrong_digits
 from web.ui.wording import step_label
 from workflow.base.errors import DomainError, NotFound
-from workflow.base.privacy import phone_ends_with
 from workflow.cases.actions import evaluate
-from workflow.cases.models import Case
 from workflow.cases.tracking import display, normalize
-from workflow.cases.views import case_by_tracking_code, track_view
+from workflow.cases.views import case_by_tracking_code, case_for_resident, track_view
 
 bp = Blueprint("resident", __name__)
 protect_forms(bp)
@@ -35,12 +33,9 @@ def _followed() -> dict[str, str]:
     return dict(session.get(_FOLLOWED) or {})
 
 
-def _owns(case: Case, last4: str) -> bool:
-    return any(phone_ends_with(p.phone, last4) for p in case.parties if p.role == PartyRole.REPORTER)
-
-
 @bp.route("/track", methods=["GET", "POST"])
 @limiter.limit(track_limit, methods=["POST"])
+@limiter.limit(track_code_limit, methods=["POST"], key_func=code_key)
 def lookup() -> ResponseReturnValue:
     """Ask for the tracking code and the phone's last four digits; both must match."""
     form = TrackForm()
@@ -49,16 +44,24 @@ def lookup() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_template("track_form.html", form=form), 422 if request.method == "POST" else 200
     code, last4 = normalize(form.code.data or ""), form.phone_last4.data or ""
+    seconds = locked_for(code)
+    if seconds:
+        # Whatever the digits: the lock is what stops a guesser, and it reads the same for any code.
+        flash(_("Too many wrong digits for this tracking code. Try again in %(minutes)s minutes, "
+                "or call your grid leader.", minutes=seconds // 60 + 1), "error")
+        return render_template("track_form.html", form=form), 429, {"Retry-After": str(seconds)}
     with db_session() as db:
         try:
-            case = case_by_tracking_code(db, code)
-            known = _owns(case, last4)
+            case_for_resident(db, code, last4)
+            known = True
         except NotFound:
             known = False
     if not known:
+        wrong_digits(code)
         # One answer for both faults, so the page does not tell which codes exist.
         flash(_("No case matches this tracking code and these digits."), "error")
         return render_template("track_form.html", form=form), 404
+    right_digits(code)
     followed = _followed()
     followed[code] = last4
     session[_FOLLOWED] = followed

@@ -396,9 +396,35 @@ def test_wrong_digits_show_nothing(app: Any, leader: Browser, engine: Engine, pu
 def test_resident_lookups_are_rate_limited(app: Any) -> None:
     resident = Browser(app, None)
     token = csrf_of(resident.get("/track").text)
-    codes = [resident.client.post("/track", data={"csrf_token": token, "code": "AAAA", "phone_last4": f"{i:04d}"})
-             .status_code for i in range(21)]
+    # Four codes, five tries each (under the lock), then the address has used its twenty a minute.
+    codes = [resident.client.post("/track", data={"csrf_token": token, "code": f"AAAA{i // 5}",
+                                                  "phone_last4": f"{i:04d}"}).status_code for i in range(21)]
     assert codes[:20] == [404] * 20 and codes[20] == 429
+
+
+def test_five_wrong_digits_lock_the_code_and_the_page_says_whom_to_call(app: Any, leader: Browser, engine: Engine,
+                                                                         published: Published) -> None:
+    case_id = log_case(leader, engine, published)
+    code = _tracking_code(engine, case_id)
+    resident = Browser(app, engine)
+    for guess in range(5):
+        assert resident.post_form("/track", "/track", {"code": code, "phone_last4": f"{guess:04d}"}).status_code == 404
+    locked = resident.post_form("/track", "/track", {"code": code, "phone_last4": REPORTER_PHONE[-4:]})
+    assert locked.status_code == 429 and "call your grid leader" in locked.text
+    assert "/track?code=" in resident.get(f"/track/{code}").headers["Location"]  # nothing shown
+
+
+def test_resident_page_masks_numbers_in_the_report_back(app: Any, leader: Browser, engine: Engine,
+                                                        published: Published) -> None:
+    case_id = log_case(leader, engine, published)
+    act(leader, case_id, "resolve", summary="已协调")
+    act(leader, case_id, "report_back", message="物业经理电话13911112222，身份证110101199003071234")
+    code = _tracking_code(engine, case_id)
+    resident = Browser(app, engine)
+    found = resident.post_form("/track", "/track", {"code": code, "phone_last4": REPORTER_PHONE[-4:]})
+    page = resident.get(found.headers["Location"]).text
+    assert "13911112222" not in page and "110101199003071234" not in page
+    assert "139****2222" in page and "1101**********1234" in page
 
 
 def test_a_no_reopens_the_case(app: Any, leader: Browser, engine: Engine, published: Published) -> None:
