@@ -9,8 +9,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 # PostgreSQL refuses NUL in text; a field carrying one is refused at the door, named, with
 # nothing stored (finding 8 of issue 12). The pattern documents the rule in the JSON Schema.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
-# The largest id a database integer column holds (BIGINT); a larger one is a 422, not an overflow.
-MAX_ID = 2**63 - 1
+# The largest id the tables' INTEGER columns hold on PostgreSQL (SQLite's hold 2^63-1): a larger
+# one is a 422 naming the field, not an overflow in the database driver.
+MAX_ID = 2**31 - 1
 
 
 def _no_nul(value: str) -> str:
