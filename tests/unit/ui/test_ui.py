@@ -284,6 +284,18 @@ def test_no_full_phone_for_a_role_without_need(app: Any, leader: Browser, engine
         assert "Show in full" not in html, name
 
 
+def test_numbers_in_the_description_are_masked_for_all_but_the_holder(app: Any, leader: Browser, engine: Engine,
+                                                                       published: Published) -> None:
+    case_id = log_case(leader, engine, published, description="楼上噪音，物业电话13911112222，身份证110101199003071234")
+    assert "13911112222" in leader.get(f"/cases/{case_id}").text
+    assert "13911112222" in leader.get("/queue/rows").text
+    general = Browser(app, engine, GENERAL)
+    for page in (f"/cases/{case_id}", "/queue/rows"):
+        html = general.get(page).text
+        assert "13911112222" not in html and "110101199003071234" not in html, page
+        assert "139****2222" in html, page
+
+
 def test_handler_sees_masked_until_a_logged_reveal(leader: Browser, engine: Engine, published: Published) -> None:
     case_id = log_case(leader, engine, published)
     html = leader.get(f"/cases/{case_id}").text
