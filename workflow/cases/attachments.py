@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schemas.text import MAX_ID
 from workflow.base import config, wallclock
 from workflow.base.errors import InvalidInput, NotFound
 from workflow.cases.models import Attachment, Case
@@ -66,7 +67,7 @@ def photo_file(session: Session, case_id: int, attachment_id: int) -> tuple[Path
     Raises:
         NotFound: the case has no such photo, or its file is gone.
     """
-    row = session.get(Attachment, attachment_id)
+    row = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
     if row is None or row.case_id != case_id:
         raise NotFound(f"case {case_id} has no photo {attachment_id}")
     path = upload_dir() / row.file_name

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
+from schemas.text import MAX_ID
 from schemas.vocabulary import HANDLING_LADDER, Level, State
 from workflow.base import db, wallclock
 from workflow.base.errors import DomainError, Forbidden, InvalidInput, NotFound, StaleVersion
@@ -79,7 +80,8 @@ def load_case_for_update(session: Session, case_id: int) -> Case:
     Raises:
         NotFound: there is no such case.
     """
-    case = lock_cases(session, [case_id]).get(case_id)
+    # An id no column can hold names no case; asking the database would overflow its integer.
+    case = lock_cases(session, [case_id]).get(case_id) if 0 < case_id <= MAX_ID else None
     if case is None:
         raise NotFound(f"no case with id {case_id}")
     return case

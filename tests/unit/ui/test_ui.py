@@ -296,6 +296,16 @@ def test_numbers_in_the_description_are_masked_for_all_but_the_holder(app: Any, 
         assert "139****2222" in html, page
 
 
+def test_an_id_too_large_for_the_database_is_a_404_page(leader: Browser, engine: Engine,
+                                                        published: Published) -> None:
+    case_id = log_case(leader, engine, published)
+    for path in ("/cases/9223372036854775808", f"/cases/{case_id}/photos/9223372036854775808",
+                 "/cases/2147483648/slip"):
+        assert leader.get(path).status_code == 404, path
+    page = leader.post_form(f"/cases/{case_id}", "/cases/9223372036854775808/actions/note", {"message": "x"})
+    assert page.status_code == 404
+
+
 def test_handler_sees_masked_until_a_logged_reveal(leader: Browser, engine: Engine, published: Published) -> None:
     case_id = log_case(leader, engine, published)
     html = leader.get(f"/cases/{case_id}").text
