@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from pydantic import ValidationError
 
 from schemas.api import EvaluationRequest
 from web.session import db_session, publish_notices
@@ -90,8 +91,12 @@ def answer(code: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please answer both questions."), "error")
         return redirect(url_for("resident.status", code=code))
-    body = EvaluationRequest(phone_last4=last4, resolved=form.resolved.data, satisfaction=form.satisfaction.data,
-                             comment=form.comment.data or None)
+    try:
+        body = EvaluationRequest(phone_last4=last4, resolved=form.resolved.data, satisfaction=form.satisfaction.data,
+                                 comment=form.comment.data or None)
+    except ValidationError:  # a NUL character in the comment: nothing the form can show is wrong
+        flash(_("Please answer both questions."), "error")
+        return redirect(url_for("resident.status", code=code))
     try:
         with db_session() as db:
             case = case_by_tracking_code(db, code)

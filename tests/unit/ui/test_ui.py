@@ -449,6 +449,23 @@ def test_resident_page_masks_numbers_in_the_report_back(app: Any, leader: Browse
     assert "139****2222" in page and "1101**********1234" in page
 
 
+def test_a_nul_in_the_residents_comment_is_refused_and_nothing_recorded(app: Any, leader: Browser, engine: Engine,
+                                                                         published: Published) -> None:
+    case_id = log_case(leader, engine, published)
+    act(leader, case_id, "resolve", summary="已协调")
+    act(leader, case_id, "report_back", message="已协调")
+    code = _tracking_code(engine, case_id)
+    resident = Browser(app, engine)
+    found = resident.post_form("/track", "/track", {"code": code, "phone_last4": REPORTER_PHONE[-4:]})
+    answered = resident.post_form(found.headers["Location"], f"/track/{code}/evaluation",
+                                  {"resolved": "no", "satisfaction": "1", "comment": "还在\x00吵"})
+    assert answered.status_code == 302
+    with unit_of_work(engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.state == "reported_back"
+        assert session.scalars(select(Evaluation)).all() == []
+
+
 def test_a_no_reopens_the_case(app: Any, leader: Browser, engine: Engine, published: Published) -> None:
     case_id = log_case(leader, engine, published)
     act(leader, case_id, "resolve", summary="已协调")
