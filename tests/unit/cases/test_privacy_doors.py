@@ -207,3 +207,13 @@ def test_nul_bytes_are_refused_and_named(desk: Desk, client: FlaskClient, engine
 def test_undeclared_method_is_a_405_with_allow(client: FlaskClient) -> None:
     answer = client.put("/api/v1/events", data=json.dumps({}))
     assert answer.status_code == 405 and set(answer.headers["Allow"].replace(" ", "").split(",")) >= {"POST"}
+
+
+def test_openapi_documents_the_reveal_and_the_residents_digits(client: FlaskClient) -> None:
+    doc = client.get("/openapi.json").get_json()
+    reveal = doc["paths"]["/api/v1/cases/{case_id}/parties/{party_id}/reveal"]["post"]
+    assert reveal["security"] == [{"bearer": []}] and "403" in reveal["responses"]
+    track = doc["paths"]["/api/v1/track/{tracking_code}"]["get"]
+    header = next(p for p in track["parameters"] if p["in"] == "header")
+    assert (header["name"], header["required"]) == ("X-Phone-Last4", True)
+    assert {"404", "429"} <= set(track["responses"])
