@@ -19,8 +19,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from schemas.api import EvaluationRequest, EvaluationResult, TrackOut
 from web.api.errors import documented, error_response
 from web.session import db_session, publish_notices
-from web.ui.security import limiter, track_limit
-from web.ui.tracking_guard import code_key, locked_for, right_digits, track_code_limit, wrong_digits
+from web.ui.tracking_guard import address_limit, code_limit, locked_for, right_digits, wrong_digits
 from workflow.base.errors import NotFound
 from workflow.base.labels import pick_language
 from workflow.cases.actions import evaluate
@@ -57,8 +56,8 @@ def _locked(code: str) -> Response | None:
 
 @api.get("/<tracking_code>", summary="Follow a case",
          responses={200: TrackOut, **documented(404, 422, 429)})
-@limiter.limit(track_limit)
-@limiter.limit(track_code_limit, key_func=code_key)
+@address_limit()
+@code_limit()
 def get_track(path: TrackPath, header: TrackHeader) -> Any:
     """Return state, level and the public timeline, numbers masked; one 404 for a wrong code or wrong digits."""
     refused = _locked(path.tracking_code)
@@ -80,8 +79,8 @@ def get_track(path: TrackPath, header: TrackHeader) -> Any:
     summary="Answer after report back",
     responses={200: EvaluationResult, **documented(400, 404, 409, 413, 422, 429)},
 )
-@limiter.limit(track_limit)
-@limiter.limit(track_code_limit, key_func=code_key)
+@address_limit()
+@code_limit()
 def post_evaluation(path: TrackPath, body: EvaluationRequest) -> Any:
     """Resolved yes or partly closes the case; no reopens it (one level up the second time)."""
     refused = _locked(path.tracking_code)

@@ -14,8 +14,8 @@ from web.session import db_session, publish_notices
 from web.ui.errors import explain, html_errors
 from web.ui.forms import EvaluationForm, TrackForm
 from web.ui.i18n import current_language
-from web.ui.security import limiter, protect_forms, track_limit
-from web.ui.tracking_guard import code_key, locked_for, right_digits, track_code_limit, wrong_digits
+from web.ui.security import protect_forms
+from web.ui.tracking_guard import address_limit, code_limit, locked_for, right_digits, wrong_digits
 from web.ui.wording import step_label
 from workflow.base.errors import DomainError, NotFound
 from workflow.cases.actions import evaluate
@@ -35,8 +35,8 @@ def _followed() -> dict[str, str]:
 
 
 @bp.route("/track", methods=["GET", "POST"])
-@limiter.limit(track_limit, methods=["POST"])
-@limiter.limit(track_code_limit, methods=["POST"], key_func=code_key)
+@address_limit(methods=["POST"])
+@code_limit(methods=["POST"])
 def lookup() -> ResponseReturnValue:
     """Ask for the tracking code and the phone's last four digits; both must match."""
     form = TrackForm()

@@ -13,8 +13,9 @@ import os
 import time
 
 from flask import request
+from flask_limiter import RouteLimit
 
-from web.ui.security import limiter
+from web.ui.security import limiter, track_limit
 from workflow.cases.tracking import normalize
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,16 @@ _LOCK = "gridcase:track-lock:"
 def track_code_limit() -> str:
     """Return the limit on lookups of one tracking code, from any address (``GRIDCASE_TRACK_CODE_LIMIT``)."""
     return os.environ.get("GRIDCASE_TRACK_CODE_LIMIT", "10 per minute")
+
+
+def address_limit(methods: list[str] | None = None) -> RouteLimit:
+    """Limit lookups per client address (``GRIDCASE_TRACK_LIMIT``): one count for the page and the API."""
+    return limiter.shared_limit(track_limit, scope="track-address", methods=methods)
+
+
+def code_limit(methods: list[str] | None = None) -> RouteLimit:
+    """Limit lookups per tracking code from any address: one count for the page and the API."""
+    return limiter.shared_limit(track_code_limit, scope="track-code", key_func=code_key, methods=methods)
 
 
 def code_key() -> str:

@@ -112,6 +112,17 @@ def test_tracking_api_is_rate_limited_per_address(client: FlaskClient) -> None:
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
 
 
+def test_page_and_api_share_one_count_per_address(app: Any, client: FlaskClient) -> None:
+    page = app.test_client()
+    form = page.get("/track").text
+    token = form.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    for i in range(10):
+        looked = page.post("/track", data={"csrf_token": token, "code": f"AAAA-BBBB-CCCC-{i:04d}", "phone_last4": "5678"})
+        assert looked.status_code == 404
+    statuses = [client.get(f"/api/v1/track/AAAA-BBBB-DDDD-{i:04d}", headers=LAST4).status_code for i in range(11)]
+    assert statuses[:10] == [404] * 10 and statuses[10] == 429
+
+
 def test_tracking_api_is_rate_limited_per_code(desk: Desk, app: Any) -> None:
     code = desk.submit()["tracking_code"]
     # Ten right lookups a minute from anywhere; the eleventh waits (each client its own address).
