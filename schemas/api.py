@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StringConstraints
 
+from schemas.text import Id, NoNul, NoNulSchema, Version, Whole
 from schemas.vocabulary import ResolvedAnswer
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul, NoNulSchema]
 
 
 class Problem(BaseModel):
@@ -59,8 +60,9 @@ class UnitRef(BaseModel):
 
 
 class PartyOut(BaseModel):
-    """A person in a case; name and phone are masked unless the caller handles the case."""
+    """A person in a case; name and phone are masked unless revealed (``POST …/parties/{party_id}/reveal``)."""
 
+    id: int = Field(description="The party's id, for a reveal")
     role: str
     name: str
     phone: str | None
@@ -161,11 +163,11 @@ class ActionRequest(BaseModel):
     reason: Text | None = None
     summary: Text | None = None
     message: Text | None = None
-    merge_into: StrictInt | None = Field(default=None, description="For merge: the case to merge into")
+    merge_into: Id | None = Field(default=None, description="For merge: the case to merge into")
     extend_by: Annotated[str, StringConstraints(pattern=r"^P[0-9DTHMS.]+$")] | None = Field(
         default=None, description="For request_extension: how much longer, as an ISO 8601 duration (P3D)"
     )
-    expected_version: StrictInt | None = Field(
+    expected_version: Version | None = Field(
         default=None, description="Refuse with 409 unless the case is still at this version"
     )
 
@@ -223,8 +225,8 @@ class EvaluationRequest(BaseModel):
         description="Last four digits of the phone number given with the complaint"
     )
     resolved: ResolvedAnswer
-    satisfaction: Annotated[StrictInt, Field(ge=1, le=5)] = Field(description="1 (very unsatisfied) to 5")
-    comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    satisfaction: Annotated[StrictInt, Field(ge=1, le=5), Whole] = Field(description="1 (very unsatisfied) to 5")
+    comment: Annotated[str, StringConstraints(max_length=1000), NoNul, NoNulSchema] | None = None
 
 
 class EvaluationResult(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.text import NoNul, NoNulSchema
 from schemas.vocabulary import Category, Channel, PartyRole, Severity
 
 SUBMITTED = "org.gridcase.case.submitted"
@@ -35,7 +36,7 @@ Phone = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{4,19}$"),
     Field(description="Phone number: digits, optionally with +, spaces or dashes", examples=["13812345678"]),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul, NoNulSchema]
 
 
 class Person(BaseModel):
@@ -63,8 +64,10 @@ class CaseSubmitted(BaseModel):
     model_config = ConfigDict(extra="forbid", title="CaseSubmitted")
 
     category: Category = Field(description="Category code from DOMAIN.md, e.g. NEI for neighbour disputes")
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    grid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul,
+                           NoNulSchema]
+    grid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul,
+                    NoNulSchema] = Field(
         description="Code of the grid unit where it happened"
     )
     severity: Severity | None = Field(default=None, description="P0-P3; the category's default if absent")
@@ -109,10 +112,10 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     specversion: Literal["1.0"]
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    type: str
-    subject: str | None = None
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul, NoNulSchema]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul, NoNulSchema]
+    type: Annotated[str, NoNul, NoNulSchema]
+    subject: Annotated[str, NoNul, NoNulSchema] | None = None
     time: Timestamp | None = None
     datacontenttype: str | None = None
     dataschema: str | None = None

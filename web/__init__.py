@@ -7,7 +7,7 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web.api import cases, errors, events, health, openapi, track, units
+from web.api import cases, errors, events, health, json_body, openapi, track, units
 from web.open311 import routes as open311
 from web.session import EXTENSION
 from web.ui import init_ui
@@ -32,10 +32,11 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         validation_error_status=422,
         validation_error_callback=errors.flask_openapi3_validation_error,
     )
+    app.json = json_body.JSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
     database_url = settings.get("DATABASE_URL") or config.database_url()
     if database_url.startswith("sqlite:///"):
         config.data_dir().mkdir(parents=True, exist_ok=True)

@@ -224,9 +224,9 @@ class Api:
         assert response.status_code == 200, f"{trigger} by {user}: {response.get_data(as_text=True)}"
         return _json(response)
 
-    def track_raw(self, code: str) -> TestResponse:
-        """GET the resident's view of a case, without authentication."""
-        return self.client.get(f"/api/v1/track/{code}")
+    def track_raw(self, code: str, phone_last4: str = REPORTER_PHONE[-4:]) -> TestResponse:
+        """GET the resident's view of a case with the code and the phone's last four digits."""
+        return self.client.get(f"/api/v1/track/{code}", headers={"X-Phone-Last4": phone_last4})
 
     def track(self, code: str) -> dict[str, Any]:
         """Return the resident's view of a case."""

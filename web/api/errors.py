@@ -107,7 +107,9 @@ def http_error_json(exc: HTTPException) -> Response:
         allow = {k: v for k, v in exc.get_headers() if k == "Allow"}
         return errors(format_of_path(request.path), status, exc.description or exc.name or "error", headers=allow)
     code = (exc.name or "error").lower().replace(" ", "_")
-    return error_response(exc.code or 500, code, exc.description or exc.name)
+    # Keep what the exception says in headers: Allow on a 405 (RFC 9110), Retry-After on a 429.
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
+    return error_response(exc.code or 500, code, exc.description or exc.name, headers=headers)
 
 
 def documented(*statuses: int) -> dict[str | int, type[BaseModel] | dict[Any, Any] | None]:

@@ -7,22 +7,22 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from pydantic import ValidationError
 
 from schemas.api import EvaluationRequest
-from schemas.vocabulary import PartyRole
 from web.session import db_session, publish_notices
 from web.ui.errors import explain, html_errors
 from web.ui.forms import EvaluationForm, TrackForm
 from web.ui.i18n import current_language
-from web.ui.security import limiter, protect_forms, track_limit
+from web.ui.security import protect_forms
+from web.ui.tracking_guard import address_limit, code_limit, locked_for, right_digits, wrong_digits
 from web.ui.wording import step_label
 from workflow.base.errors import DomainError, NotFound
-from workflow.base.privacy import phone_ends_with, scrub
+from workflow.base.privacy import scrub
 from workflow.cases.actions import evaluate
-from workflow.cases.models import Case
 from workflow.cases.outcome import outcome_of
 from workflow.cases.tracking import display, normalize
-from workflow.cases.views import case_by_tracking_code, track_view
+from workflow.cases.views import case_by_tracking_code, case_for_resident, track_view
 
 bp = Blueprint("resident", __name__)
 protect_forms(bp)
@@ -36,12 +36,9 @@ def _followed() -> dict[str, str]:
     return dict(session.get(_FOLLOWED) or {})
 
 
-def _owns(case: Case, last4: str) -> bool:
-    return any(phone_ends_with(p.phone, last4) for p in case.parties if p.role == PartyRole.REPORTER)
-
-
 @bp.route("/track", methods=["GET", "POST"])
-@limiter.limit(track_limit, methods=["POST"])
+@address_limit(methods=["POST"])
+@code_limit(methods=["POST"])
 def lookup() -> ResponseReturnValue:
     """Ask for the tracking code and the phone's last four digits; both must match."""
     form = TrackForm()
@@ -50,16 +47,24 @@ def lookup() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_template("track_form.html", form=form), 422 if request.method == "POST" else 200
     code, last4 = normalize(form.code.data or ""), form.phone_last4.data or ""
+    seconds = locked_for(code)
+    if seconds:
+        # Whatever the digits: the lock is what stops a guesser, and it reads the same for any code.
+        flash(_("Too many wrong digits for this tracking code. Try again in %(minutes)s minutes, "
+                "or call your grid leader.", minutes=seconds // 60 + 1), "error")
+        return render_template("track_form.html", form=form), 429, {"Retry-After": str(seconds)}
     with db_session() as db:
         try:
-            case = case_by_tracking_code(db, code)
-            known = _owns(case, last4)
+            case_for_resident(db, code, last4)
+            known = True
         except NotFound:
             known = False
     if not known:
+        wrong_digits(code)
         # One answer for both faults, so the page does not tell which codes exist.
         flash(_("No case matches this tracking code and these digits."), "error")
         return render_template("track_form.html", form=form), 404
+    right_digits(code)
     followed = _followed()
     followed[code] = last4
     session[_FOLLOWED] = followed
@@ -91,8 +96,12 @@ def answer(code: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please answer both questions."), "error")
         return redirect(url_for("resident.status", code=code))
-    body = EvaluationRequest(phone_last4=last4, resolved=form.resolved.data, satisfaction=form.satisfaction.data,
-                             comment=form.comment.data or None)
+    try:
+        body = EvaluationRequest(phone_last4=last4, resolved=form.resolved.data, satisfaction=form.satisfaction.data,
+                                 comment=form.comment.data or None)
+    except ValidationError:  # a NUL character in the comment: nothing the form can show is wrong
+        flash(_("Please answer both questions."), "error")
+        return redirect(url_for("resident.status", code=code))
     try:
         with db_session() as db:
             case = case_by_tracking_code(db, code)

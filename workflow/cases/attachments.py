@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schemas.text import MAX_ID
 from workflow.base import config, wallclock
 from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.cases.models import Attachment, Case
@@ -139,7 +140,7 @@ def photo_file(session: Session, case_id: int, attachment_id: int) -> tuple[Path
     Raises:
         NotFound: the case has no such photo, or its file is gone.
     """
-    row = session.get(Attachment, attachment_id)
+    row = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
     if row is None or row.case_id != case_id:
         raise NotFound(N_("case %(case_id)s has no photo %(photo)s"), case_id=case_id, photo=attachment_id)
     path = upload_dir() / row.file_name
