@@ -11,8 +11,9 @@ import click
 from honcho.manager import Manager
 from sqlalchemy import select
 
+from web.up_output import JsonLinesPrinter
 from workers.app import QUEUES
-from workflow.base import config
+from workflow.base import config, logs
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
 from workflow.base.schema import upgrade
@@ -25,6 +26,7 @@ from workflow.org.tree import DEMO_ORG_FILE, is_empty, read_org_file
 # Demo members who get a token and a password on first start, so the API and the pages can be tried at once.
 DEMO_USERS = ("xy01a1.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
 DEMO_ADMIN = "xy.admin"
+FLOWER_PORT = 5555
 
 
 def prepare() -> tuple[dict[str, str], dict[str, str]]:
@@ -52,24 +54,28 @@ def prepare() -> tuple[dict[str, str], dict[str, str]]:
     return tokens, passwords
 
 
-def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
-    """Return the command line of each process ``up`` runs."""
+def commands(host: str, port: int, worker_threads: int, flower: bool = False) -> dict[str, str]:
+    """Return the command line of each process ``up`` runs (Flower's too with ``flower``)."""
     python = shlex.quote(sys.executable)
     schedule = shlex.quote(str(config.data_dir() / "celerybeat-schedule"))
+    extra = {"flower": f"{python} -m celery -A workers.app flower --address=127.0.0.1 --port={FLOWER_PORT}"}
     return {
-        "web": f"{python} -m gunicorn --bind {host}:{port} --workers 1 --threads 8 "
-               "--access-logfile - web.wsgi:app",
+        "web": f"{python} -m gunicorn --config python:web.gunicorn_conf --bind {host}:{port} --workers 1 "
+               "--threads 8 web.wsgi:app",
         # Threads, not prefork: honcho stops a process group with SIGTERM, which would kill
         # prefork children mid-task; a thread pool finishes its tasks in a warm shutdown.
         "worker": f"{python} -m celery -A workers.app worker --pool threads "
                   f"--concurrency {worker_threads} --queues {','.join(QUEUES)} --loglevel INFO",
         "beat": f"{python} -m celery -A workers.app beat --loglevel INFO --schedule {schedule}",
+        **(extra if flower else {}),
     }
 
 
-def run(host: str, port: int, worker_threads: int) -> int:
+def run(host: str, port: int, worker_threads: int, flower: bool = False) -> int:
     """Run everything until Ctrl-C; return the exit code."""
     config.data_dir().mkdir(parents=True, exist_ok=True)
+    log_format = logs.log_format(sys.stdout)
+    logs.configure("up", sys.stdout, log_format)
     try:
         tokens, passwords = prepare()
     except DomainError as exc:
@@ -91,9 +97,13 @@ def run(host: str, port: int, worker_threads: int) -> int:
         for name, password in passwords.items():
             click.echo(f"    {name}: {password}")
     click.echo("Press Ctrl-C to stop; nothing is lost when you start it again.")
-    env = dict(os.environ, GRIDCASE_HOME=str(config.data_dir()), PYTHONUNBUFFERED="1")
-    manager = Manager()
-    for name, command in commands(host, port, worker_threads).items():
+    env = dict(os.environ, GRIDCASE_HOME=str(config.data_dir()), PYTHONUNBUFFERED="1",
+               GRIDCASE_LOG_FORMAT=log_format)  # the children write to a pipe: they follow up's terminal
+    if flower:
+        env.setdefault("FLOWER_BASIC_AUTH", f"admin:{secrets.token_urlsafe(9)}")
+        click.echo(f"  Flower:   http://127.0.0.1:{FLOWER_PORT}/   (log in as {env['FLOWER_BASIC_AUTH']})")
+    manager = Manager(JsonLinesPrinter(sys.stdout)) if log_format == "json" else Manager()
+    for name, command in commands(host, port, worker_threads, flower).items():
         manager.add_process(name, command, env=env)
     manager.loop()
     return manager.returncode or 0

@@ -117,6 +117,8 @@ def make_celery() -> Celery:
 
 
 app = make_celery()
+from workers import observe  # noqa: E402,F401  - logs and metrics hooks on Celery's signals
+
 cache_large_statements()  # at import, in the worker's parent: every forked child inherits it
 
 
