@@ -26,7 +26,6 @@ from workflow.org.tree import DEMO_ORG_FILE, is_empty, read_org_file
 # Demo members who get a token and a password on first start, so the API and the pages can be tried at once.
 DEMO_USERS = ("xy01a1.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
 DEMO_ADMIN = "xy.admin"
-FLOWER_PORT = 5555
 
 
 def prepare() -> tuple[dict[str, str], dict[str, str]]:
@@ -54,11 +53,16 @@ def prepare() -> tuple[dict[str, str], dict[str, str]]:
     return tokens, passwords
 
 
+def flower_port() -> int:
+    """Return the port Flower listens on (``FLOWER_PORT``, default 5555)."""
+    return int(os.environ.get("FLOWER_PORT", "5555"))
+
+
 def commands(host: str, port: int, worker_threads: int, flower: bool = False) -> dict[str, str]:
     """Return the command line of each process ``up`` runs (Flower's too with ``flower``)."""
     python = shlex.quote(sys.executable)
     schedule = shlex.quote(str(config.data_dir() / "celerybeat-schedule"))
-    extra = {"flower": f"{python} -m celery -A workers.app flower --address=127.0.0.1 --port={FLOWER_PORT}"}
+    extra = {"flower": f"{python} -m celery -A workers.app flower --address=127.0.0.1 --port={flower_port()}"}
     return {
         "web": f"{python} -m gunicorn --config python:web.gunicorn_conf --bind {host}:{port} --workers 1 "
                "--threads 8 web.wsgi:app",
@@ -101,7 +105,7 @@ def run(host: str, port: int, worker_threads: int, flower: bool = False) -> int:
                GRIDCASE_LOG_FORMAT=log_format)  # the children write to a pipe: they follow up's terminal
     if flower:
         env.setdefault("FLOWER_BASIC_AUTH", f"admin:{secrets.token_urlsafe(9)}")
-        click.echo(f"  Flower:   http://127.0.0.1:{FLOWER_PORT}/   (log in as {env['FLOWER_BASIC_AUTH']})")
+        click.echo(f"  Flower:   http://127.0.0.1:{flower_port()}/   (log in as {env['FLOWER_BASIC_AUTH']})")
     manager = Manager(JsonLinesPrinter(sys.stdout)) if log_format == "json" else Manager()
     for name, command in commands(host, port, worker_threads, flower).items():
         manager.add_process(name, command, env=env)

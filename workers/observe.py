@@ -61,7 +61,9 @@ def task_fields(task_id: str | None, name: str, args: tuple[Any, ...] | list[Any
         fields["inbox_id"] = args[0]
     elif name == "gridcase.deliver_notices" and args:
         fields["outbox_ids"] = args[0]
-    request_id = getattr(request, REQUEST_ID_HEADER, None) if request is not None else None
+    # A worker puts a message's own headers on the request; an eager apply keeps them in .headers.
+    request_id = getattr(request, REQUEST_ID_HEADER, None) or (getattr(request, "headers", None) or {}).get(
+        REQUEST_ID_HEADER)
     if request_id:
         fields["request_id"] = request_id
     return fields

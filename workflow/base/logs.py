@@ -153,6 +153,8 @@ def configure(process: str, stream: TextIO | None = None, fmt: str | None = None
         named = logging.getLogger(name)
         named.handlers.clear()
         named.propagate = True
+    # transitions logs every state entered at INFO: the step's own line already says it.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     structlog.configure(
         processors=[*shared_processors(process), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
