@@ -38,8 +38,9 @@ REQUEST_ID_HEADER = "gridcase_request_id"
 
 
 def process_name(argv: list[str] | None = None) -> str:
-    """Return ``beat`` or ``worker`` from the command line Celery was started with."""
-    return "beat" if "beat" in (argv if argv is not None else sys.argv) else "worker"
+    """Return ``beat``, ``flower`` or ``worker`` from the command line Celery was started with."""
+    words = argv if argv is not None else sys.argv
+    return next((name for name in ("beat", "flower") if name in words), "worker")
 
 
 @setup_logging.connect

@@ -99,7 +99,7 @@ def _state_gauges(snap: Snapshot) -> Iterator[Metric]:
     overdue_age.add_metric([], snap.oldest_overdue_seconds)
     yield overdue_age
     lag = GaugeMetricFamily("gridcase_heartbeat_age_seconds",
-                            "Seconds since a periodic job last ran (sweeper: the sweeper's lag)", labels=["job"])
+                            "Seconds since a periodic job last ran (sweeper: the sweeper's lag)", labels=["periodic"])
     for name, age in sorted(snap.heartbeat_age.items()):
         lag.add_metric([name], age)
     yield lag

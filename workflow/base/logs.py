@@ -25,7 +25,8 @@ from workflow.base.privacy import mask_name, mask_phone, scrub
 
 FORMATS = ("json", "console")
 # Fields whose whole value is a resident's personal data, whatever it looks like.
-_NAME_KEYS = frozenset({"name", "reporter_name", "party_name", "resident_name"})
+# (Not plain "name": Celery logs task names under it.)
+_NAME_KEYS = frozenset({"reporter_name", "party_name", "resident_name", "member_name"})
 _PHONE_KEYS = frozenset({"phone", "mobile", "reporter_phone", "phone_last4"})
 _CODE_KEYS = frozenset({"tracking_code", "id_number", "id_card"})
 # A tracking code: 16 characters of Crockford's alphabet, maybe in groups of four with
@@ -148,6 +149,7 @@ def configure(process: str, stream: TextIO | None = None, fmt: str | None = None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(log_level())
+    logging.captureWarnings(True)  # a library's warning becomes a line like any other
     # Libraries that install their own handlers would print every line twice.
     for name in ("celery", "celery.app.trace", "gunicorn.error", "gunicorn.access", "flower", "tornado.access"):
         named = logging.getLogger(name)

@@ -10,7 +10,16 @@ worker's port) adds them up: prometheus-client's multiprocess mode, switched on 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from prometheus_client import Counter, Histogram
+
+# In multiprocess mode every metric opens its file when it is made: the folder must exist
+# before this module's first import (gunicorn's master imports the app package to read
+# its config, before its on_starting hook empties the folder).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # Seconds: a batch takes tens of milliseconds; an event waits from a few ms (a warm worker)
 # to the relay's grace (15 s) when its message was lost, and minutes under a backlog.

@@ -42,7 +42,7 @@ def test_personal_data_is_masked_in_messages_fields_and_tracebacks(captured_logs
         raise ValueError("bad party 13612345678")
     except ValueError:
         logger.exception("failed")
-    structlog.get_logger("tests").info("party", name="李四光")
+    structlog.get_logger("tests").info("party", party_name="李四光")
     text = captured_logs.text
     for secret in ("13812345678", "110101199003071234", "7Q2MABCD9XYZ1234", "7Q2M-ABCD-9XYZ-1234",
                    "wang.xm@example.com", "王小明", "李四光", "13912345678", "13712345678", "13612345678"):

@@ -61,7 +61,7 @@ def test_counters_and_gauges_move_with_real_events(client: FlaskClient, engine: 
                    if name == "gridcase_deliveries_total" and ("result", "sent") in labels)
     assert attempts(after) - attempts(before) >= 3
     assert value(after, "gridcase_deadlines_overdue") == 0
-    assert ("gridcase_heartbeat_age_seconds", (("job", "sweeper"),)) not in after  # no sweep ran in this test
+    assert ("gridcase_heartbeat_age_seconds", (("periodic", "sweeper"),)) not in after  # no sweep ran in this test
 
 
 def test_failed_logins_and_rate_limited_lookups_are_counted(
