@@ -114,7 +114,7 @@ def test_two_gunicorn_workers_and_prefork_children_are_counted_together_and_log_
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                pytest.fail(f"{proc.args[2:5]} did not stop on SIGTERM\n{worker_log.read_text()[-3000:]}")
+                pytest.fail(f"process {proc.pid} did not stop on SIGTERM\n{worker_log.read_text()[-3000:]}")
     web_lines, worker_lines = _json_lines(web_log), _json_lines(worker_log)
     assert {line["process"] for line in web_lines} == {"web"} and {line["process"] for line in worker_lines} == {
         "worker"}
