@@ -1,7 +1,7 @@
 """Scale-out, shown working: two worker hosts and one lost whole mid-burst; two beats, and a standby beat.
 
-- ``TestOneHostLost``: two worker "hosts", each a process group of its own (a prefork worker with
-  its own name, metrics port and metrics folder) on one PostgreSQL and one Redis. A burst, and
+- ``TestOneHostLost{Redis,RabbitMQ}``: two worker "hosts", each a process group of its own (a prefork
+  worker with its own name, metrics port and metrics folder) on one PostgreSQL and one broker. A burst, and
   the host that is handling events is SIGKILLed whole and never comes back: the other host
   finishes everything: one case per accepted event, nothing done twice, no SMS sent twice
   unrecognisably, and its own metrics port counted the events it handled.
@@ -38,7 +38,7 @@ from tests.faults.harness import (
     wait_settled,
     worker_ready,
 )
-from tests.faults.test_faults import EARLY, Run, no_server_errors, run_burst
+from tests.faults.test_faults import EARLY, BrokerChoice, Run, no_server_errors, run_burst
 from tests.integration.support import FAST_POLICY, celery_beat, celery_worker, free_port, wait_until
 from workers.app import BEAT_LOCK_SECONDS, BEAT_TICK_SECONDS
 
@@ -72,15 +72,15 @@ def handled_at(port: int) -> float:
                if s.name == "gridcase_events_handled_total")
 
 
-class TestOneHostLost:
-    """One of two worker hosts is lost whole mid-burst and not brought back."""
+class OneHostLost:
+    """One of two worker hosts is lost whole mid-burst and not brought back (on Redis, and on RabbitMQ)."""
 
     @pytest.fixture(scope="class")
     @classmethod
-    def run(cls, database: Engine, redis_server: servers.PrivateRedis, launch: Launch) -> Run:
+    def run(cls, broker: BrokerChoice, database: Engine, launch: Launch) -> Run:
         """The burst on two hosts, one killed at a quarter of it while it handles events."""
-        # A task lost with its host comes back from Redis after the visibility timeout: short here.
-        system = launch(database, redis_server.url, workers=0, GRIDCASE_VISIBILITY_TIMEOUT="15")
+        name, url, extra_env, backlog = broker
+        system = launch(database, url, backlog, workers=0, **extra_env)
         ports = start_hosts(system)
 
         def lose_a_host(system: System, burst: Burst, figures: dict[str, Any]) -> None:
@@ -90,7 +90,7 @@ class TestOneHostLost:
             figures["lost"] = f"{HOSTS[index]} at {burst.accepted} accepted (caught handling events: {hit})"
             figures["lost_index"] = index
 
-        run = run_burst("one host of two lost", system, "/faults/hosts", lose_a_host)
+        run = run_burst(f"one host of two lost, {name}", system, f"/faults/hosts/{name}", lose_a_host)
         survivor = HOSTS[1 - run.figures["lost_index"]]
         run.figures["survivor handled (its metrics port)"] = handled_at(ports[survivor])
         return run
@@ -110,6 +110,26 @@ class TestOneHostLost:
     def test_the_survivor_did_the_rest_and_says_so_on_its_metrics_port(self, run: Run) -> None:
         """The surviving host's own port counts what it handled: at least the three quarters after the loss."""
         assert run.figures["survivor handled (its metrics port)"] >= EVENTS * (1 - EARLY) * 0.9
+
+
+class TestOneHostLostRedis(OneHostLost):
+    """On Redis."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def broker(cls, redis_server: servers.PrivateRedis) -> BrokerChoice:
+        """The scenario's Redis; a task lost with its host comes back after the visibility timeout, short here."""
+        return "redis", redis_server.url, {"GRIDCASE_VISIBILITY_TIMEOUT": "15"}, None
+
+
+class TestOneHostLostRabbitMQ(OneHostLost):
+    """On RabbitMQ: a lost host's unacknowledged messages come back when its connection drops."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def broker(cls, rabbit_vhost: servers.RabbitVhost) -> BrokerChoice:
+        """The suite's vhost on the machine's RabbitMQ."""
+        return "rabbitmq", rabbit_vhost.url, {}, rabbit_vhost.backlog
 
 
 def twice(system: System, sql: str) -> list[dict[str, Any]]:
