@@ -159,6 +159,8 @@ def pending_ids(session: Session, limit: int = BATCH_SIZE) -> list[int]:
 
 
 def _count(rows: list[InboxEvent], now: datetime) -> None:
+    # Counted before the commit: a batch that rolls back is counted again when it is retried,
+    # which a rate over minutes hardly shows; counting after the commit would need the rows again.
     for row in rows:
         EVENTS_HANDLED.labels(row.status).inc()
         if row.status == "done" and row.type == SUBMITTED and row.received_at is not None:
