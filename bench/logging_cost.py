@@ -16,6 +16,8 @@ import io
 import logging
 import time
 
+import structlog
+
 from workflow.base import logs
 
 
@@ -54,7 +56,7 @@ def main() -> None:
     scrubbed = per_line(logger, args.lines)
 
     formatter = root.handlers[0].formatter
-    assert isinstance(formatter, logs.structlog.stdlib.ProcessorFormatter)
+    assert isinstance(formatter, structlog.stdlib.ProcessorFormatter)
     formatter.processors = [p for p in formatter.processors if p is not logs.scrub_personal_data]
     unscrubbed = per_line(logger, args.lines)
 
