@@ -48,6 +48,16 @@ def _setup_logging(**_: Any) -> None:
     logs.configure(process_name())
 
 
+def _is_flower(argv: list[str]) -> bool:
+    return bool(argv) and os.path.basename(argv[0]) in ("celery", "__main__.py") and "flower" in argv[1:]
+
+
+if _is_flower(sys.argv):
+    # Flower never sends setup_logging; it sets up tornado's pretty lines only where the root
+    # logger has no handler yet. Installed here, as Celery loads the app, its lines are JSON too.
+    logs.configure("flower")
+
+
 @before_task_publish.connect
 def _carry_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
     request_id = logs.bound().get("request_id")
