@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests import services
+from tests.logcapture import captured_logs  # noqa: F401 - a fixture for the tests of logs
 from web import create_app
 from workflow.base.db import make_engine, unit_of_work
 from workflow.base.schema import upgrade

@@ -7,8 +7,9 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web.api import cases, errors, events, health, json_body, openapi, track, units
+from web.api import cases, errors, events, health, json_body, metrics, openapi, track, units
 from web.open311 import routes as open311
+from web.request_log import init_request_log
 from web.session import EXTENSION
 from web.ui import init_ui
 from workflow.base import config
@@ -49,7 +50,9 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     errors.register(app)
+    init_request_log(app)
     init_ui(app)
     return app
 

@@ -33,11 +33,12 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port of the web server.")
 @click.option("--workers", "worker_threads", default=4, show_default=True, type=int,
               help="Threads of the embedded Celery worker.")
-def up(host: str, port: int, worker_threads: int) -> None:
+@click.option("--flower", is_flag=True, help="Also run Flower, the Celery monitor, on 127.0.0.1:5555.")
+def up(host: str, port: int, worker_threads: int, flower: bool) -> None:
     """Run web, worker and beat together (SQLite and a file broker unless configured otherwise)."""
     from web.up import run
 
-    sys.exit(run(host, port, worker_threads))
+    sys.exit(run(host, port, worker_threads, flower))
 
 
 @main.group()

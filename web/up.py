@@ -11,8 +11,9 @@ import click
 from sqlalchemy import select
 
 from web.supervisor import STATE_FILE, Supervisor
+from web.up_output import JsonLinesPrinter
 from workers.app import QUEUES
-from workflow.base import config
+from workflow.base import config, logs
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
 from workflow.base.schema import upgrade
@@ -52,18 +53,25 @@ def prepare() -> tuple[dict[str, str], dict[str, str]]:
     return tokens, passwords
 
 
-def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
-    """Return the command line of each process ``up`` runs."""
+def flower_port() -> int:
+    """Return the port Flower listens on (``FLOWER_PORT``, default 5555)."""
+    return int(os.environ.get("FLOWER_PORT", "5555"))
+
+
+def commands(host: str, port: int, worker_threads: int, flower: bool = False) -> dict[str, str]:
+    """Return the command line of each process ``up`` runs (Flower's too with ``flower``)."""
     python = shlex.quote(sys.executable)
     schedule = shlex.quote(str(config.data_dir() / "celerybeat-schedule"))
+    extra = {"flower": f"{python} -m celery -A workers.app flower --address=127.0.0.1 --port={flower_port()}"}
     return {
-        "web": f"{python} -m gunicorn --bind {host}:{port} --workers 1 --threads 8 "
-               "--access-logfile - web.wsgi:app",
-        # Threads, not prefork: the supervisor stops a process group with SIGTERM, which would
-        # kill prefork children mid-task; a thread pool finishes its tasks in a warm shutdown.
+        "web": f"{python} -m gunicorn --config python:web.gunicorn_conf --bind {host}:{port} --workers 1 "
+               "--threads 8 web.wsgi:app",
+        # Threads, not prefork: the supervisor stops a process group with SIGTERM, which would kill
+        # prefork children mid-task; a thread pool finishes its tasks in a warm shutdown.
         "worker": f"{python} -m celery -A workers.app worker --pool threads "
                   f"--concurrency {worker_threads} --queues {','.join(QUEUES)} --loglevel INFO",
         "beat": f"{python} -m celery -A workers.app beat --loglevel INFO --schedule {schedule}",
+        **(extra if flower else {}),
     }
 
 
@@ -78,9 +86,11 @@ def child_environment(host: str, port: int) -> dict[str, str]:
     return env
 
 
-def run(host: str, port: int, worker_threads: int) -> int:
+def run(host: str, port: int, worker_threads: int, flower: bool = False) -> int:
     """Run everything until Ctrl-C; return the exit code."""
     config.data_dir().mkdir(parents=True, exist_ok=True)
+    log_format = logs.log_format(sys.stdout)
+    logs.configure("up", sys.stdout, log_format)
     try:
         tokens, passwords = prepare()
     except DomainError as exc:
@@ -104,5 +114,11 @@ def run(host: str, port: int, worker_threads: int) -> int:
     click.echo("A process that exits is started again (restarts on /healthz). "
                "Press Ctrl-C to stop; nothing is lost when you start it again.")
     env = child_environment(host, port)
-    supervisor = Supervisor(commands(host, port, worker_threads), env, config.data_dir() / STATE_FILE)
+    env["GRIDCASE_LOG_FORMAT"] = log_format  # the children write to a pipe: they follow up's terminal
+    if flower:
+        env.setdefault("FLOWER_BASIC_AUTH", f"admin:{secrets.token_urlsafe(9)}")
+        click.echo(f"  Flower:   http://127.0.0.1:{flower_port()}/   (log in as {env['FLOWER_BASIC_AUTH']})")
+    printer = JsonLinesPrinter(sys.stdout) if log_format == "json" else None
+    supervisor = Supervisor(commands(host, port, worker_threads, flower), env, config.data_dir() / STATE_FILE,
+                            printer=printer)
     return supervisor.run()

@@ -35,6 +35,28 @@ def _filesystem_options() -> dict[str, Any]:
     }
 
 
+# One beat sends at a time on Redis: celery-redbeat's lock, held while beat runs and renewed on
+# every tick (at most BEAT_TICK_SECONDS apart). A second beat (a standby, or one started by
+# mistake) waits for the lock; if the holder dies, the lock lapses after BEAT_LOCK_SECONDS and
+# the standby takes over. Double sends in that window do no harm anyway: the sweeper claims
+# deadline rows under a lock and the relay re-publishes only what is pending.
+BEAT_LOCK_SECONDS = 25
+BEAT_TICK_SECONDS = 5
+
+
+def beat_settings(broker_url: str) -> dict[str, Any]:
+    """Return redbeat's settings on Redis (``GRIDCASE_BEAT_LOCK=0`` turns the lock off); none elsewhere."""
+    if not broker_url.startswith(("redis://", "rediss://")) or os.environ.get("GRIDCASE_BEAT_LOCK", "1") == "0":
+        return {}
+    return {
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "redbeat_redis_url": broker_url,
+        "redbeat_key_prefix": "gridcase:redbeat",
+        "redbeat_lock_timeout": BEAT_LOCK_SECONDS,
+        "beat_max_loop_interval": BEAT_TICK_SECONDS,
+    }
+
+
 def celery_settings(broker_url: str) -> dict[str, Any]:
     """Return the settings that make at-least-once delivery safe (perf-reliability.md, C4)."""
     if broker_url.startswith(("filesystem", embedded_broker.ALIAS)):
@@ -89,6 +111,7 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         },
         "beat_schedule_filename": str(config.data_dir() / "celerybeat-schedule"),
         "timezone": "UTC",
+        **beat_settings(broker_url),
     }
 
 
@@ -123,6 +146,8 @@ def make_celery() -> Celery:
 
 
 app = make_celery()
+from workers import observe  # noqa: E402,F401  - logs and metrics hooks on Celery's signals
+
 cache_large_statements()  # at import, in the worker's parent: every forked child inherits it
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 from schemas.vocabulary import PartyRole, Severity
 from workflow.base import config, db, wallclock
 from workflow.base.errors import NotFound
+from workflow.base.metrics import DELIVERIES
 from workflow.base.privacy import mask_phone
 from workflow.cases.models import Case, OutboxMessage
 from workflow.cases.tracking import display
@@ -181,9 +182,12 @@ def send_one(session: Session, d: Delivery, now: datetime) -> str:
     with gate(d.channel, d.target, channel.rate, now) as wait:
         if wait is not None:
             d.next_attempt_at = wait  # over the robot's limit: queued, not counted as an attempt
+            DELIVERIES.labels(d.channel, "waiting").inc()
             return "waiting"
         # Every attempt that went out counts against the limit, failed or not: the far end saw it.
-        return _attempt(session, d, channel, case, member, now)
+        result = _attempt(session, d, channel, case, member, now)
+        DELIVERIES.labels(d.channel, result).inc()
+        return result
 
 
 def _attempt(session: Session, d: Delivery, channel: Channel, case: Case | None, member: User | None,
