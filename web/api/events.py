@@ -22,6 +22,7 @@ from web.api.cloudevents import (
 )
 from web.api.errors import documented, error_response, validation_error
 from web.session import engine, publish_event
+from web.ui.security import intake_limit, limiter
 from workflow.cases.intake import (
     MAX_BATCH_EVENTS,
     Accepted,
@@ -62,9 +63,10 @@ _REQUEST_BODY = {
 @api.post(
     "/events",
     summary="Submit an event or a batch of events",
-    responses={202: SubmitAnswer, **documented(400, 409, 413, 415, 422)},
+    responses={202: SubmitAnswer, **documented(400, 409, 413, 415, 422, 429)},
     openapi_extensions=_REQUEST_BODY,
 )
+@limiter.limit(intake_limit)
 def post_event() -> Any:
     """Accept a CloudEvent (or a batch); the same event id from the same source gets the same answer."""
     if is_batch(request):

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
@@ -43,6 +43,15 @@ def login_limit() -> str:
 def track_limit() -> str:
     """Return the limit on residents' status lookups per address (``GRIDCASE_TRACK_LIMIT``)."""
     return os.environ.get("GRIDCASE_TRACK_LIMIT", "20 per minute")
+
+
+def intake_limit() -> str:
+    """Return the limit on ``POST /api/v1/events`` per client address (``GRIDCASE_INTAKE_LIMIT``).
+
+    A hotline or app server forwarding complaints one at a time stays far below 300 a minute;
+    a backlog goes in batches of up to 100 events, one request each.
+    """
+    return os.environ.get("GRIDCASE_INTAKE_LIMIT", "300 per minute")
 
 
 def ratelimit_storage() -> str:
@@ -98,6 +107,18 @@ def init(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     limiter.init_app(app)
+    app.after_request(no_store)
+
+
+def no_store(response: Response) -> Response:
+    """Keep every answer but the static assets out of caches: pages and JSON carry personal data.
+
+    One rule for all dynamic answers rather than a list of the personal ones, so a new page
+    or route is private unless it is an asset.
+    """
+    if request.endpoint != "ui.static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def protect_forms(blueprint: Blueprint) -> None:

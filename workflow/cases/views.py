@@ -57,7 +57,8 @@ def check_can_view(user: User, case: Case) -> None:
         Forbidden: the member's unit is not on the path.
     """
     if not is_at_or_above(user.unit, case.grid_unit):
-        raise Forbidden(f"case {case.id} belongs to grid {case.grid_unit.code}, outside unit {user.unit.code}")
+        # Say nothing of where the case is: its grid is none of this member's business.
+        raise Forbidden(f"case {case.id} is outside the area of unit {user.unit.code}")
 
 
 def needs_personal_data(user: User, case: Case) -> bool:
