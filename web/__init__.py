@@ -12,9 +12,10 @@ from web.session import EXTENSION
 from web.ui import init_ui
 from workflow.base import config
 from workflow.base.db import engine_for
+from workflow.cases.intake import MAX_EVENT_BYTES
 from workflow.clock.policy import current_policy
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = MAX_EVENT_BYTES
 
 
 def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:

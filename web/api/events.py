@@ -21,13 +21,14 @@ from web.api.cloudevents import (
     read_event,
 )
 from web.api.errors import documented, error_response, validation_error
+from web.api.throttle import refuse_over_limit
 from web.session import engine, publish_event
-from web.ui.security import intake_limit, limiter
 from workflow.cases.intake import (
     MAX_BATCH_EVENTS,
     Accepted,
     BatchTooLarge,
     InvalidBatch,
+    OversizedEvents,
     accept_batch,
     accept_submission,
     parse_batch,
@@ -66,9 +67,11 @@ _REQUEST_BODY = {
     responses={202: SubmitAnswer, **documented(400, 409, 413, 415, 422, 429)},
     openapi_extensions=_REQUEST_BODY,
 )
-@limiter.limit(intake_limit)
 def post_event() -> Any:
     """Accept a CloudEvent (or a batch); the same event id from the same source gets the same answer."""
+    refused = refuse_over_limit()
+    if refused is not None:
+        return refused
     if is_batch(request):
         return _post_batch()
     try:
@@ -100,6 +103,9 @@ def _post_batch() -> Any:
         answers = accept_batch(engine(), events)
     except UnreadableEvent as exc:
         return _unreadable(exc)
+    except OversizedEvents as exc:
+        return error_response(413, exc.code, exc.message,
+                              [Problem(field=field, problem=problem) for field, problem in exc.problems])
     except BatchTooLarge as exc:
         return error_response(413, exc.code, exc.message)
     except InvalidBatch as exc:
