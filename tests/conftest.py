@@ -48,7 +48,7 @@ DEMO_SUBSCRIPTIONS = 22
 # members, subscriptions, which the administration tests edit) is then loaded again.
 # Recorded policies stay: a process remembers their ids.
 CASE_TABLES = ("evaluations", "deliveries", "outbox", "case_events", "inbox", "deadlines", "case_parties",
-               "attachments", "cases", "api_tokens", "heartbeats", "subscriptions", "users", "units")
+               "attachments", "cases", "api_tokens", "staff_sessions", "heartbeats", "subscriptions", "users", "units")
 
 
 @pytest.fixture(scope="session")
