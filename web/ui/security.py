@@ -13,6 +13,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
 from workflow.base import config
+from workflow.base.private_files import private_dir
 
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
@@ -71,8 +72,7 @@ def secret_key() -> str:
     explicit = os.environ.get("GRIDCASE_SECRET_KEY")
     if explicit:
         return explicit
-    path: Path = config.data_dir() / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path: Path = private_dir(config.data_dir()) / "secret_key"
     try:
         # O_EXCL: two processes starting at once agree on whichever key was written first.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflow.base import config, wallclock
 from workflow.base.errors import InvalidInput, NotFound
+from workflow.base.private_files import private_dir, write_private
 from workflow.cases.models import Attachment, Case
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -45,9 +46,7 @@ def add_photo(session: Session, case: Case, data: bytes, uploaded_by: str) -> At
         raise InvalidInput(f"the photo is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB", field="photo")
     content_type, extension = _kind(data)
     name = f"{case.id}-{secrets.token_hex(8)}.{extension}"
-    folder = upload_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(data)
+    write_private(private_dir(upload_dir()) / name, data)
     row = Attachment(case_id=case.id, file_name=name, content_type=content_type, size=len(data),
                      uploaded_by=uploaded_by, at=wallclock.now())
     session.add(row)
