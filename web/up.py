@@ -59,7 +59,7 @@ def commands(host: str, port: int, worker_threads: int) -> dict[str, str]:
     schedule = shlex.quote(str(config.data_dir() / "celerybeat-schedule"))
     return {
         "web": f"{python} -m gunicorn --bind {host}:{port} --workers 1 --threads 8 "
-               "--access-logfile - web.wsgi:app",
+               "--access-logfile - --logger-class web.access_log.PrivateLogger web.wsgi:app",
         # Threads, not prefork: honcho stops a process group with SIGTERM, which would kill
         # prefork children mid-task; a thread pool finishes its tasks in a warm shutdown.
         "worker": f"{python} -m celery -A workers.app worker --pool threads "
