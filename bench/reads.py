@@ -358,10 +358,10 @@ def prepare(args: argparse.Namespace, timings: dict[str, float]) -> Layout:
 
 
 def sample_codes(engine: Engine, layout: Layout, count: int, path: Path) -> list[tuple[str, str]]:
-    """Pick ``count`` random cases; write their dashed tracking codes to ``path``; return (code, phone's last 4)."""
+    """Pick ``count`` random cases; write their dashed tracking codes to ``path``; return (code, reporter's party id)."""
     with engine.connect() as conn:
-        codes = [(str(code), str(phone or "")[-4:]) for code, phone in conn.execute(text(
-            "SELECT c.tracking_code, p.phone FROM cases c "
+        codes = [(str(code), str(party_id)) for code, party_id in conn.execute(text(
+            "SELECT c.tracking_code, p.id FROM cases c "
             "JOIN case_parties p ON p.case_id = c.id AND p.role = 'reporter' "
             "WHERE c.id IN (SELECT DISTINCT :lo + floor(random() * :n)::int FROM generate_series(1, :count))"),
             {"lo": layout.first_id, "n": layout.cases, "count": count})]
@@ -376,7 +376,7 @@ def page_sample(app: Flask, codes: Sequence[tuple[str, str]], path: Path) -> lis
     """Return (path, Cookie header) of the resident's status page for each code, also written to ``path``.
 
     None if the app has no such page. The cookie is the session the lookup form sets once a
-    code and the phone's last four digits match (plus the CSRF token a returning browser
+    code and the phone's last four digits match (the reporter proved, by party id; plus the CSRF token a returning browser
     holds), signed with the app's own session interface and secret key.
     """
     if PAGE_ENDPOINT not in app.view_functions:
@@ -390,8 +390,8 @@ def page_sample(app: Flask, codes: Sequence[tuple[str, str]], path: Path) -> lis
     name = app.config["SESSION_COOKIE_NAME"]
     pages = []
     with app.test_request_context():
-        for code, last4 in codes:
-            session = {_FOLLOWED: {code: last4}, "csrf_token": secrets.token_hex(20)}
+        for code, party_id in codes:
+            session = {_FOLLOWED: {code: int(party_id)}, "csrf_token": secrets.token_hex(20)}
             pages.append((url_for(PAGE_ENDPOINT, code=display(code)), f"{name}={serializer.dumps(session)}"))
     path.write_text("".join(f"{page}\t{cookie}\n" for page, cookie in pages), encoding="ascii")
     return pages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,6 +22,9 @@ SUBMITTED = "org.gridcase.case.submitted"
 ACTION_REQUESTED = "org.gridcase.case.action_requested"
 DEADLINE_DUE = "org.gridcase.case.deadline_due"
 EVENT_TYPES = (SUBMITTED, ACTION_REQUESTED, DEADLINE_DUE)
+# Extension attributes are read but not stored: a small one (a trace id, a partition key) is
+# let through, a larger one is refused so that nothing the sender meant to keep is dropped.
+MAX_EXTENSION_CHARS = 256
 
 
 def _require_text(value: Any) -> Any:
@@ -123,9 +127,12 @@ class CloudEvent(BaseModel):
     @model_validator(mode="after")
     def _extension_names(self) -> CloudEvent:
         # The spec limits extension attribute names to lower-case letters and digits.
-        for name in self.model_extra or {}:
+        for name, value in (self.model_extra or {}).items():
             if not (name.isascii() and name.isalnum() and name.islower() and len(name) <= 20):
                 raise ValueError(f"'{name}' is not a valid CloudEvents attribute name")
+            if len(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)) > MAX_EXTENSION_CHARS:
+                raise ValueError(f"extension attribute '{name}' is longer than {MAX_EXTENSION_CHARS} characters; "
+                                 "gridcase does not store extension attributes: put the content in data")
         return self
 
 

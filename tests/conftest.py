@@ -49,8 +49,8 @@ DEMO_SUBSCRIPTIONS = 22
 # members, subscriptions, which the administration tests edit) is then loaded again.
 # Recorded policies stay: a process remembers their ids.
 CASE_TABLES = ("integrator_requests", "integrators", "evaluations", "deliveries", "outbox", "case_events", "inbox",
-               "deadlines", "case_parties",
-               "attachments", "cases", "api_tokens", "heartbeats", "subscriptions", "users", "units")
+               "deadlines", "case_parties", "attachments", "cases", "api_tokens", "staff_sessions", "heartbeats",
+               "subscriptions", "users", "units")
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,11 @@ from web.session import EXTENSION
 from web.ui import init_ui
 from workflow.base import config
 from workflow.base.db import engine_for
+from workflow.base.private_files import private_dir
+from workflow.cases.intake import MAX_EVENT_BYTES
 from workflow.clock.policy import current_policy
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = MAX_EVENT_BYTES
 
 
 def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
@@ -40,7 +42,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
     app.json.sort_keys = False
     database_url = settings.get("DATABASE_URL") or config.database_url()
     if database_url.startswith("sqlite:///"):
-        config.data_dir().mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir())
     app.extensions[EXTENSION] = {
         "engine": settings.get("ENGINE") or engine_for(database_url),
         "publish_event": settings.get("PUBLISH_EVENT") or _broker_publish_event,

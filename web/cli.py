@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -113,6 +114,21 @@ def user_password(name: str) -> None:
     click.echo(f"password of {name} set")
 
 
+@user.command("end-sessions")
+@click.argument("name")
+def user_end_sessions(name: str) -> None:
+    """End every session of a member on the pages (they log in again); API tokens are not touched."""
+    from workflow.org.sessions import end_sessions
+
+    try:
+        with unit_of_work() as session:
+            ended = end_sessions(session, user_by_name(session, name), "administrator")
+    except DomainError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{ended} session(s) of {name} ended")
+
+
 def _ask_password() -> str:
     # Read from stdin when it is not a terminal, so scripts can pipe a password in.
     return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
@@ -125,11 +141,51 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
+@click.option("--days", type=int, default=None, help="Days it lasts (default GRIDCASE_TOKEN_DAYS, 90).")
+def token_create(name: str, days: int | None) -> None:
     """Create a bearer token for a member and print it (it is shown only once)."""
     try:
         with unit_of_work() as session:
-            click.echo(create_token(session, name))
+            click.echo(create_token(session, name, days))
+    except DomainError as exc:
+        _fail(exc)
+
+
+@token.command("list")
+@click.option("--user", "user_name", default=None, help="Only this member's tokens.")
+def token_list(user_name: str | None) -> None:
+    """List tokens: id, member, created, expires, last used (UTC) and whether each still works."""
+    from workflow.base.wallclock import now
+    from workflow.org.members import list_tokens, token_expiry
+
+    def when(at: datetime | None) -> str:
+        return f"{at:%Y-%m-%d %H:%M}" if at else "never"
+
+    try:
+        with unit_of_work() as session:
+            rows = list_tokens(session, user_name)
+            for row in rows:
+                expires = token_expiry(row)
+                state = "revoked" if row.revoked_at else "expired" if expires <= now() else "valid"
+                click.echo(f"{row.id}\t{row.user.name}\tcreated {when(row.created_at)}\texpires {when(expires)}"
+                           f"\tlast used {when(row.last_used_at)}\t{state}")
+    except DomainError as exc:
+        _fail(exc)
+        return
+    if not rows:
+        click.echo("no tokens")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its id (from 'gridcase token list'); it stops working at once."""
+    from workflow.org.members import revoke_token
+
+    try:
+        with unit_of_work() as session:
+            row = revoke_token(session, token_id)
+            click.echo(f"token {row.id} of {row.user.name} revoked")
     except DomainError as exc:
         _fail(exc)
 

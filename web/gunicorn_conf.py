@@ -7,13 +7,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from gunicorn.glogging import Logger  # type: ignore[import-untyped]
-
+from web.access_log import PrivateLogger
 from workflow.base import logs
 
 
-class StructlogLogger(Logger):  # type: ignore[misc]
-    """gunicorn's own lines (booting, worker timeouts) through the same structlog chain as the app's."""
+class StructlogLogger(PrivateLogger):
+    """gunicorn's own lines (booting, worker timeouts) through the same structlog chain as the app's.
+
+    An access log, if one is turned on, still has tracking codes cut short (``PrivateLogger``).
+    """
 
     def setup(self, cfg: Any) -> None:
         """Let gunicorn set up, then send its loggers to the root handler (access lines come from the app)."""

@@ -16,6 +16,7 @@ from workers.app import QUEUES
 from workflow.base import config, logs
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
+from workflow.base.private_files import lock_down, write_private
 from workflow.base.schema import upgrade
 from workflow.clock.policy import current_policy
 from workflow.notices.org_file import import_org
@@ -49,7 +50,7 @@ def prepare() -> tuple[dict[str, str], dict[str, str]]:
     for file_name, values in (("demo-tokens.txt", tokens), ("demo-passwords.txt", passwords)):
         if values:
             lines = [f"{name}\t{value}" for name, value in values.items()]
-            (config.data_dir() / file_name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+            write_private(config.data_dir() / file_name, ("\n".join(lines) + "\n").encode())
     return tokens, passwords
 
 
@@ -86,9 +87,20 @@ def child_environment(host: str, port: int) -> dict[str, str]:
     return env
 
 
+def make_data_folder_private() -> None:
+    """Keep the data folder to this user: 0700, its files 0600, and so for what the processes write next.
+
+    The umask is inherited by web, worker and beat: the SQLite database, the broker's message
+    files and the beat schedule are created private too. A folder made by an older version is
+    tightened once here.
+    """
+    os.umask(0o077)
+    lock_down(config.data_dir())
+
+
 def run(host: str, port: int, worker_threads: int, flower: bool = False) -> int:
     """Run everything until Ctrl-C; return the exit code."""
-    config.data_dir().mkdir(parents=True, exist_ok=True)
+    make_data_folder_private()
     log_format = logs.log_format(sys.stdout)
     logs.configure("up", sys.stdout, log_format)
     try:

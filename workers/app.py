@@ -11,6 +11,7 @@ from kombu import Exchange, Queue
 
 from workers import embedded_broker
 from workflow.base import config
+from workflow.base.private_files import private_dir
 from workflow.clock.policy import current_policy
 
 EVENTS, DELIVERIES, DEADLINES = "events", "deliveries", "deadlines"
@@ -23,7 +24,8 @@ def _filesystem_options() -> dict[str, Any]:
     root = config.data_dir() / "broker"
     folders = {name: root / name for name in ("queue", "processed", "control", "quarantine")}
     for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)  # the messages carry residents' complaints
+    private_dir(root)
     return {
         "data_folder_in": str(folders["queue"]),
         "data_folder_out": str(folders["queue"]),
@@ -140,7 +142,7 @@ def cache_large_statements() -> None:
 def make_celery() -> Celery:
     """Create the Celery app from the environment."""
     celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines"])
-    config.data_dir().mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir())
     celery.conf.update(celery_settings(config.broker_url()))
     return celery
 

@@ -22,12 +22,14 @@ from web.api.cloudevents import (
 )
 from web.api.errors import documented, error_response, validation_error
 from web.api.integrator_keys import Refusal, check_key, events_require_key, key_of
+from web.api.throttle import refuse_over_limit
 from web.session import db_session, engine, publish_event
 from workflow.cases.intake import (
     MAX_BATCH_EVENTS,
     Accepted,
     BatchTooLarge,
     InvalidBatch,
+    OversizedEvents,
     accept_batch,
     accept_submission,
     parse_batch,
@@ -74,6 +76,9 @@ def post_event() -> Any:
     With an integrator key (``X-Api-Key`` or ``Authorization: Bearer``) the key's source replaces
     the event's, so the case says who filed it; ``GRIDCASE_EVENTS_REQUIRE_KEY`` makes a key required.
     """
+    refused = refuse_over_limit()
+    if refused is not None:
+        return refused
     key = key_of(request)
     holder: KeyHolder | None = None
     if key or events_require_key():
@@ -122,6 +127,9 @@ def _post_batch(holder: KeyHolder | None) -> Any:
         answers = accept_batch(engine(), events)
     except UnreadableEvent as exc:
         return _unreadable(exc)
+    except OversizedEvents as exc:
+        return error_response(413, exc.code, exc.message,
+                              [Problem(field=field, problem=problem) for field, problem in exc.problems])
     except BatchTooLarge as exc:
         return error_response(413, exc.code, exc.message)
     except InvalidBatch as exc:

@@ -25,6 +25,7 @@ from web.ui.security import limiter, login_limit, protect_forms
 from workflow.base.errors import DomainError
 from workflow.org.members import authenticate, set_password
 from workflow.org.models import User
+from workflow.org.sessions import end_session, session_user, start_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,11 +51,11 @@ class Member(UserMixin):  # type: ignore[misc]
     unit_name: str
     unit_level: str
     language: str | None
-    fingerprint: str
+    session_key: str
 
     def get_id(self) -> str:
-        """Return the session id; it changes with the password, which logs out other sessions."""
-        return f"{self.user_id}.{self.fingerprint}"
+        """Return what the session cookie carries: the random key of this session, nothing of the member."""
+        return self.session_key
 
     @property
     def is_admin(self) -> bool:
@@ -67,26 +68,22 @@ class Member(UserMixin):  # type: ignore[misc]
         return self.role in PARTY_ROLES
 
 
-def _fingerprint(user: User) -> str:
-    return (user.password_hash or "")[-12:]
-
-
-def as_member(user: User) -> Member:
-    """Return the page's view of a staff member."""
+def as_member(user: User, session_key: str) -> Member:
+    """Return the page's view of a staff member logged in with the session ``session_key``."""
     return Member(user.id, user.name, user.display_name, user.role, user.unit.code, user.unit.name,
-                  user.unit.level, user.language, _fingerprint(user))
+                  user.unit.level, user.language, session_key)
 
 
-def load_member(session_id: str) -> Member | None:
-    """Find the member of a session, or None if they are gone, inactive or changed their password."""
-    user_id, _, fingerprint = session_id.partition(".")
-    if not user_id.isdigit():
-        return None
+def load_member(session_key: str) -> Member | None:
+    """Find the member of a live session, or None if it ended, idled out or expired, or they are inactive."""
     with db_session() as session:
-        user = session.get(User, int(user_id))
-        if user is None or not user.active or _fingerprint(user) != fingerprint:
-            return None
-        return as_member(user)
+        user = session_user(session, session_key)
+        return as_member(user, session_key) if user is not None else None
+
+
+def log_in_again(session: Session, user: User) -> Member:
+    """Start a new session for ``user`` (after every one of theirs ended) and return its member."""
+    return as_member(user, start_session(session, user))
 
 
 login_manager.user_loader(load_member)
@@ -154,7 +151,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         with db_session() as session:
             user = authenticate(session, form.name.data or "", form.password.data or "")
-            who = as_member(user) if user is not None else None
+            who = as_member(user, start_session(session, user)) if user is not None else None
         if who is None:
             flash(_("Wrong name or password."), "error")
             return render_template("login.html", form=form), 401
@@ -165,7 +162,10 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Log out and go back to the login page."""
+    """End this session on the server, log out and go back to the login page."""
+    if current_user.is_authenticated:
+        with db_session() as session:
+            end_session(session, member().session_key)
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
@@ -207,8 +207,8 @@ def account_password() -> ResponseReturnValue:
             if user is None:
                 form.current.errors = [_("The current password is wrong.")]
                 return render_template("account.html", language_form=language, password_form=form), 403
-            set_password(user, form.new.data or "")
-            who = as_member(user)
+            set_password(user, form.new.data or "")  # ends every session of mine
+            who = log_in_again(session, user)
     except DomainError as exc:
         form.new.errors = [reason_of(exc)]
         return render_template("account.html", language_form=language, password_form=form), 422

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from schemas.text import MAX_ID
 from workflow.base import config, wallclock
 from workflow.base.errors import N_, InvalidInput, NotFound
+from workflow.base.private_files import private_dir, write_private
 from workflow.cases.models import Attachment, Case
 
 # HEIC is what iPhones take by default; pillow-heif teaches Pillow to read it.
@@ -114,14 +115,13 @@ def add_photo(session: Session, case: Case, photo: Photo | bytes, uploaded_by: s
     """
     prepared = photo if isinstance(photo, Photo) else prepare_photo(photo)
     stem = f"{case.id}-{secrets.token_hex(8)}"
-    folder = upload_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(upload_dir())
     name = f"{stem}.jpg"
-    (folder / name).write_bytes(prepared.view)
+    write_private(folder / name, prepared.view)
     original_name = None
     if prepared.original is not None:
         original_name = f"{stem}.original.{prepared.original_extension}"
-        (folder / original_name).write_bytes(prepared.original)
+        write_private(folder / original_name, prepared.original)
     row = Attachment(case_id=case.id, file_name=name, content_type="image/jpeg", size=len(prepared.view),
                      original_file_name=original_name, uploaded_by=uploaded_by, at=wallclock.now())
     session.add(row)

@@ -63,8 +63,9 @@ def check_can_view(user: User, case: Case) -> None:
         Forbidden: the member's unit is not on the path.
     """
     if not is_at_or_above(user.unit, case.grid_unit):
-        raise Forbidden(N_("case %(case_id)s belongs to grid %(grid)s, outside unit %(unit)s"), case_id=case.id,
-                        grid=case.grid_unit.code, unit=user.unit.code)
+        # Say nothing of where the case is: its grid is none of this member's business.
+        raise Forbidden(N_("case %(case_id)s is outside the area of unit %(unit)s"), case_id=case.id,
+                        unit=user.unit.code)
 
 
 def needs_personal_data(user: User, case: Case) -> bool:

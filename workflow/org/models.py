@@ -1,4 +1,4 @@
-"""The org tree's tables: units, staff members and their API tokens."""
+"""The org tree's tables: units, staff members, their API tokens and their sessions on the pages."""
 
 from __future__ import annotations
 
@@ -61,5 +61,30 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None for tokens made before tokens expired: they count GRIDCASE_TOKEN_DAYS from created_at.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class StaffSession(Base):
+    """A member's login to the pages: the cookie carries a random key, the server only its SHA-256.
+
+    A row, not a signed cookie alone, so that a session can be ended on the server: at
+    logout, on a new password, when the member is deactivated, or by an administrator.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # logout, password, deactivated, administrator
+    end_reason: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship(lazy="joined")
