@@ -171,10 +171,11 @@ class RequestsQuery(LocaleQuery):
     service_request_id: str | None = Field(default=None, description="Comma-separated ids; overrides the rest",
                                            pattern=r"^\s*\d{1,12}\s*(,\s*\d{1,12}\s*)*$")
     service_code: str | None = Field(default=None, description="Comma-separated service codes")
-    start_date: str | None = Field(default=None, description="w3 date-time with a zone; default: 90 days "
-                                   "before end_date", json_schema_extra={"format": "date-time"})
-    end_date: str | None = Field(default=None, description="w3 date-time with a zone; default: now; at most 90 "
-                                 "days after start_date", json_schema_extra={"format": "date-time"})
+    # No "format": the specification counts an empty parameter as absent, which a date-time format would refuse.
+    start_date: str | None = Field(default=None, description="w3 date-time with a zone (empty: absent); default: "
+                                   "90 days before end_date")
+    end_date: str | None = Field(default=None, description="w3 date-time with a zone (empty: absent); default: "
+                                 "now; at most 90 days after start_date")
     status: str | None = Field(default=None, description="open, closed, or both comma-separated",
                                pattern=r"^\s*(open|closed)\s*(,\s*(open|closed)\s*)?$")
     page: int | None = Field(default=None, ge=1, le=1_000_000, description="1 and up (default 1)")

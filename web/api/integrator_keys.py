@@ -13,6 +13,7 @@ from limits import parse, storage, strategies
 from web.session import db_session
 from web.ui.security import ratelimit_storage
 from workflow.integrators.keys import KeyHolder, authenticate, hash_key
+from workflow.org.members import TOKEN_PREFIX
 
 
 def events_require_key() -> bool:
@@ -26,7 +27,8 @@ def key_of(request: Request, form_field: str | None = None) -> str | None:
     if header:
         return header
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
+    # A staff member's token is no integrator key: the staff routes take it, intake ignores it.
+    if scheme.lower() == "bearer" and value.strip() and not value.strip().startswith(TOKEN_PREFIX):
         return value.strip()
     if form_field:
         value = (request.form.get(form_field) or request.args.get(form_field) or "").strip()

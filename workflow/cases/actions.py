@@ -13,7 +13,7 @@ from workflow.base.privacy import mask_name
 from workflow.cases.machine import TRIGGERS
 from workflow.cases.models import Case, CaseParty, Evaluation
 from workflow.cases.steps import ActorContext, Applied, apply_trigger, could_fire, load_case_for_update, staff_actor
-from workflow.cases.views import NO_MATCH, check_can_view, needs_personal_data, resident_owns
+from workflow.cases.views import check_can_view, needs_personal_data, resident_owns
 from workflow.org.models import User
 
 
@@ -34,8 +34,8 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
     """
     if trigger == "reveal":
         # A reveal is an act of seeing: it is written only by reveal_party, which shows the person.
-        raise NotFound("a reveal is not an action: POST /api/v1/cases/{id}/parties/{party_id}/reveal shows one "
-                       "person in full and records it", field="trigger")
+        raise NotFound(N_("a reveal is not an action: the reveal of one person shows them in full and records it"),
+                       field="trigger")
     if trigger not in TRIGGERS:
         raise NotFound(N_("no action '%(name)s'; the actions are: %(names)s"), name=trigger,
                        names=", ".join(sorted(TRIGGERS - {"reveal"})),
@@ -58,7 +58,7 @@ def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple
     """
     case = load_case_for_update(session, case_id)
     if not resident_owns(case, answer.phone_last4):
-        raise NotFound(NO_MATCH, field="tracking_code")
+        raise NotFound(N_("no case matches this tracking code and these digits"), field="tracking_code")
     if case.state != State.REPORTED_BACK:
         raise InvalidTransition(N_("the case is %(state)s, not waiting for your evaluation"), state=case.state)
     comment = (answer.comment or "").strip() or None

@@ -202,7 +202,6 @@ def case_by_tracking_code(session: Session, code: str) -> Case:
     return case
 
 
-NO_MATCH = N_("no case matches this tracking code and these digits")
 
 
 def case_for_resident(session: Session, code: str, last4: str) -> Case:
@@ -214,7 +213,7 @@ def case_for_resident(session: Session, code: str, last4: str) -> Case:
     """
     case = session.scalars(select(Case).where(Case.tracking_code == normalize(code))).one_or_none()
     if case is None or not resident_owns(case, last4):
-        raise NotFound(NO_MATCH, field="tracking_code")
+        raise NotFound(N_("no case matches this tracking code and these digits"), field="tracking_code")
     return case
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.base import wallclock
-from workflow.base.errors import InvalidInput, NotFound
+from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.integrators.models import Integrator
 
 SCOPES = ("submit", "read", "webhook")
@@ -40,18 +40,19 @@ def hash_key(key: str) -> str:
 def _check(scopes: list[str], rate: str, answer: str, webhook_url: str | None) -> None:
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise InvalidInput(f"scopes are a comma-separated list of {', '.join(SCOPES)}; "
-                           f"got {','.join(scopes) or 'none'}", field="scopes")
+        raise InvalidInput(N_("scopes are a comma-separated list of %(known)s; got %(got)s"), field="scopes",
+                           known=", ".join(SCOPES), got=",".join(scopes) or "-")
     try:
         parse(rate)
     except ValueError as exc:
-        raise InvalidInput(f"rate '{rate}' is not a rate such as 60/minute or 1000/day", field="rate") from exc
+        raise InvalidInput(N_("rate '%(rate)s' is not a rate such as 60/minute or 1000/day"), field="rate",
+                           rate=rate) from exc
     if answer not in ANSWERS:
-        raise InvalidInput(f"answer is realtime or batch, not '{answer}'", field="answer")
+        raise InvalidInput(N_("answer is realtime or batch, not '%(answer)s'"), field="answer", answer=answer)
     if "webhook" in scopes and not webhook_url:
-        raise InvalidInput("the webhook scope needs --webhook URL", field="webhook")
+        raise InvalidInput(N_("the webhook scope needs a webhook URL"), field="webhook")
     if webhook_url and not webhook_url.startswith(("http://", "https://")):
-        raise InvalidInput("the webhook must be an http(s) URL", field="webhook")
+        raise InvalidInput(N_("the webhook must be an http(s) URL"), field="webhook")
 
 
 def add_integrator(session: Session, name: str, scopes: list[str], *, rate: str = DEFAULT_RATE,
@@ -64,13 +65,14 @@ def add_integrator(session: Session, name: str, scopes: list[str], *, rate: str 
     """
     name = name.strip()
     if not name or len(name) > 64:
-        raise InvalidInput("the name must be 1 to 64 characters", field="name")
+        raise InvalidInput(N_("the name must be 1 to 64 characters"), field="name")
     source = source or f"/integrators/{name}"
     _check(scopes, rate, answer, webhook_url)
     if session.scalars(select(Integrator).where(Integrator.name == name)).first():
-        raise InvalidInput(f"an integrator named '{name}' exists; revoke it or choose another name", field="name")
+        raise InvalidInput(N_("an integrator named '%(name)s' exists; revoke it or choose another name"), field="name",
+                           name=name)
     if session.scalars(select(Integrator).where(Integrator.source == source)).first():
-        raise InvalidInput(f"source '{source}' belongs to another integrator", field="source")
+        raise InvalidInput(N_("source '%(source)s' belongs to another integrator"), field="source", source=source)
     key = _PREFIX + secrets.token_urlsafe(32)
     if "webhook" in scopes and not webhook_secret:
         webhook_secret = secrets.token_urlsafe(24)
@@ -95,7 +97,7 @@ def revoke(session: Session, name: str) -> Integrator:
     """
     integrator = session.scalars(select(Integrator).where(Integrator.name == name)).one_or_none()
     if integrator is None:
-        raise NotFound(f"no integrator named '{name}'", field="name")
+        raise NotFound(N_("no integrator named '%(name)s'"), field="name", name=name)
     if integrator.revoked_at is None:
         integrator.revoked_at = wallclock.now()
     return integrator

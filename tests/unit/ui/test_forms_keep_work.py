@@ -262,7 +262,7 @@ def test_residents_page_shows_what_was_done_then_asks_then_echoes_the_answer(
     assert answer, page
     assert "Partly" in answer.group(0) and "Satisfied" in answer.group(0) and "基本解决，谢谢" in answer.group(0)
     # The API says the same to a resident's app.
-    track = resident.client.get(f"/api/v1/track/{code}").get_json()
+    track = resident.client.get(f"/api/v1/track/{code}", headers={"X-Phone-Last4": REPORTER_PHONE[-4:]}).get_json()
     assert track["outcome"]["summary"] == "支部上门调解，联系人电话139****5678"
     assert track["outcome"]["message"] == "已协调，晚十点后不再施工"
     assert track["outcome"]["answer"]["resolved"] == "partly" and track["outcome"]["answer"]["comment"] == "基本解决，谢谢"
