@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shlex
 import sys
+from collections.abc import Callable
 
 import click
 from sqlalchemy import select
@@ -98,38 +100,47 @@ def make_data_folder_private() -> None:
     lock_down(config.data_dir())
 
 
+def _speaker(log_format: str) -> Callable[[str], None]:
+    """Return how ``up`` speaks: plain lines on a terminal, one JSON object a line otherwise, as its children do."""
+    if log_format != "json":
+        return click.echo
+    banner = logging.getLogger("gridcase.up")
+    return lambda line: banner.info(line.strip())
+
+
 def run(host: str, port: int, worker_threads: int, flower: bool = False) -> int:
     """Run everything until Ctrl-C; return the exit code."""
     make_data_folder_private()
     log_format = logs.log_format(sys.stdout)
     logs.configure("up", sys.stdout, log_format)
+    say = _speaker(log_format)
     try:
         tokens, passwords = prepare()
     except DomainError as exc:
-        click.echo(f"gridcase: {exc.message}", err=True)
+        click.echo(f"gridcase: {exc.message}", err=True)  # to stderr, plain: the reason it did not start
         return 2
     base = f"http://{host}:{port}"
-    click.echo(f"gridcase is starting; data in {config.data_dir()}")
-    click.echo(f"  database: {default_engine().url.render_as_string(hide_password=True)}")
-    click.echo(f"  broker:   {config.broker_url()}")
-    click.echo(f"  pages:    {base}/   (staff log in at {base}/login; residents follow cases at {base}/track)")
-    click.echo(f"  API:      {base}/api/v1/units   (OpenAPI: {base}/openapi.json)")
-    click.echo(f"  submit:   POST {base}/api/v1/events  (see README.md for an example)")
+    say(f"gridcase is starting; data in {config.data_dir()}")
+    say(f"  database: {default_engine().url.render_as_string(hide_password=True)}")
+    say(f"  broker:   {config.broker_url()}")
+    say(f"  pages:    {base}/   (staff log in at {base}/login; residents follow cases at {base}/track)")
+    say(f"  API:      {base}/api/v1/units   (OpenAPI: {base}/openapi.json)")
+    say(f"  submit:   POST {base}/api/v1/events  (see README.md for an example)")
     if tokens:
-        click.echo("  demo staff tokens (also in demo-tokens.txt in the data folder):")
+        say("  demo staff tokens (also in demo-tokens.txt in the data folder):")
         for name, token in tokens.items():
-            click.echo(f"    {name}: {token}")
+            say(f"    {name}: {token}")
     if passwords:
-        click.echo("  demo logins for the pages (also in demo-passwords.txt in the data folder):")
+        say("  demo logins for the pages (also in demo-passwords.txt in the data folder):")
         for name, password in passwords.items():
-            click.echo(f"    {name}: {password}")
-    click.echo("A process that exits is started again (restarts on /healthz). "
+            say(f"    {name}: {password}")
+    say("A process that exits is started again (restarts on /healthz). "
                "Press Ctrl-C to stop; nothing is lost when you start it again.")
     env = child_environment(host, port)
     env["GRIDCASE_LOG_FORMAT"] = log_format  # the children write to a pipe: they follow up's terminal
     if flower:
         env.setdefault("FLOWER_BASIC_AUTH", f"admin:{secrets.token_urlsafe(9)}")
-        click.echo(f"  Flower:   http://127.0.0.1:{flower_port()}/   (log in as {env['FLOWER_BASIC_AUTH']})")
+        say(f"  Flower:   http://127.0.0.1:{flower_port()}/   (log in as {env['FLOWER_BASIC_AUTH']})")
     printer = JsonLinesPrinter(sys.stdout) if log_format == "json" else None
     supervisor = Supervisor(commands(host, port, worker_threads, flower), env, config.data_dir() / STATE_FILE,
                             printer=printer)
