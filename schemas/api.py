@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StringConstraints
 
-from schemas.text import Id, NoNul, NoNulSchema, Version, Whole
+from schemas.text import Id, NoNul, NoNulSchema, TextSchema, Version, Whole
 from schemas.vocabulary import ResolvedAnswer
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul, NoNulSchema]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul, TextSchema]
 
 
 class Problem(BaseModel):

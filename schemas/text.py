@@ -20,8 +20,13 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# A text field that is stripped must hold something once stripped: no NUL, and at least one
+# character that is not white space, so "\r" is refused by the schema as by the model.
+TEXT_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
 NoNul = AfterValidator(_no_nul)
 NoNulSchema = Field(json_schema_extra={"pattern": NO_NUL_PATTERN})
+TextSchema = Field(json_schema_extra={"pattern": TEXT_PATTERN})
 
 
 def _whole(value: Any) -> Any:

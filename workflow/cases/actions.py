@@ -34,7 +34,7 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
     """
     if trigger == "reveal":
         # A reveal is an act of seeing: it is written only by reveal_party, which shows the person.
-        raise NotFound(N_("a reveal is not an action: the reveal of one person shows them in full and records it"),
+        raise NotFound(N_("a reveal is not an action: reveal one of the parties, which shows them in full and records it"),
                        field="trigger")
     if trigger not in TRIGGERS:
         raise NotFound(N_("no action '%(name)s'; the actions are: %(names)s"), name=trigger,

@@ -267,8 +267,8 @@ class Step:
         # Unbounded, P999999999D overflows every later deadline computation of the case.
         longest = current_policy().spec.max_extension
         if asked.span > longest.span:
-            raise InvalidInput(f"extend_by may be at most {longest.text.split()[0]} (the policy's max_extension)",
-                               field="extend_by")
+            raise InvalidInput(N_("extend_by may be at most %(longest)s (the policy's max_extension)"),
+                               field="extend_by", longest=longest.text.split()[0])
         return True
 
     def nothing_waiting(self, event: EventData) -> bool:

@@ -69,7 +69,7 @@ def create_token(session: Session, user_name: str, days: int | None = None) -> s
     """
     days = token_days() if days is None else days
     if days < 1:
-        raise InvalidInput(f"a token must last at least one day, not {days}", field="days")
+        raise InvalidInput(N_("a token must last at least one day, not %(days)s"), field="days", days=days)
     user = user_by_name(session, user_name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = wallclock.now()
@@ -116,7 +116,7 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
     """
     row = session.get(ApiToken, token_id)
     if row is None:
-        raise NotFound(f"no token with id {token_id}", field="token")
+        raise NotFound(N_("no token with id %(token_id)s"), field="token", token_id=token_id)
     row.revoked_at = row.revoked_at or wallclock.now()
     return row
 
