@@ -34,8 +34,9 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
     """
     if trigger == "reveal":
         # A reveal is an act of seeing: it is written only by reveal_party, which shows the person.
-        raise NotFound(N_("a reveal is not an action: reveal one of the parties, which shows them in full and records it"),
-                       field="trigger")
+        raise NotFound(
+            N_("a reveal is not an action: reveal one of the parties, which shows them in full and records it"),
+            field="trigger")
     if trigger not in TRIGGERS:
         raise NotFound(N_("no action '%(name)s'; the actions are: %(names)s"), name=trigger,
                        names=", ".join(sorted(TRIGGERS - {"reveal"})),
