@@ -327,3 +327,19 @@ def outbox_retry(delivery_id: int) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"delivery {delivery_id} will be tried again")
+
+
+@main.group()
+def analysis() -> None:
+    """The figures: derive the facts the dashboard and the KPIs read."""
+
+
+@analysis.command("refresh")
+@click.option("--all", "everything", is_flag=True, help="Derive every case again, not only those changed.")
+def analysis_refresh(everything: bool) -> None:
+    """Derive again the facts of the cases changed since the last run (beat does this every minute)."""
+    from workflow.analysis.refresh import refresh_facts
+
+    with unit_of_work() as session:
+        count = refresh_facts(session, everything=everything)
+    click.echo(f"analysis: derived the facts of {count} cases")

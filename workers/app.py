@@ -80,6 +80,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "sweep-deadlines": {"task": "gridcase.sweep_deadlines",
                                 "schedule": float(os.environ.get("GRIDCASE_SWEEP_INTERVAL", "10"))},
             "audit-deadlines": {"task": "gridcase.audit_deadlines", "schedule": 60.0},
+            # The dashboard's facts: derived again for the cases changed since the last run.
+            "refresh-analysis": {"task": "gridcase.refresh_analysis",
+                                 "schedule": float(os.environ.get("GRIDCASE_ANALYSIS_INTERVAL", "60"))},
         },
         "beat_schedule_filename": str(config.data_dir() / "celerybeat-schedule"),
         "timezone": "UTC",
@@ -110,7 +113,7 @@ def cache_large_statements() -> None:
 
 def make_celery() -> Celery:
     """Create the Celery app from the environment."""
-    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines"])
+    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines", "workers.analysis"])
     config.data_dir().mkdir(parents=True, exist_ok=True)
     celery.conf.update(celery_settings(config.broker_url()))
     return celery
