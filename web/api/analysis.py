@@ -12,8 +12,9 @@ from schemas.analysis import DefinitionOut, FigureOut, KpiCasesOut, KpiCasesQuer
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session
+from workflow.analysis.aggregate import scorecard
 from workflow.analysis.definitions import FIGURES, text
-from workflow.analysis.kpis import UnitFigures, case_ids, scorecard
+from workflow.analysis.kpis import UnitFigures, case_ids
 from workflow.analysis.periods import parse_period
 from workflow.analysis.scope import unit_in_scope
 from workflow.analysis.settings import analysis_settings

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Level
-from workflow.analysis.kpis import Scorecard, Value, compute, load_facts, scorecard, subtree
-from workflow.analysis.models import CaseFacts
+from workflow.analysis.aggregate import scorecard, tally, values_of, weekly
+from workflow.analysis.kpis import Scorecard, Value, subtree
+from workflow.analysis.models import CaseFacts as F
 from workflow.analysis.periods import Period, weeks_back
 from workflow.analysis.settings import AnalysisSettings, analysis_settings
 from workflow.cases.models import Case, Evaluation
@@ -68,26 +69,22 @@ class Dashboard:
 def trend(session: Session, unit_ids: list[int], last: date, settings: AnalysisSettings) -> list[Week]:
     """Return the weekly trend of the last ``TREND_WEEKS`` weeks up to ``last``."""
     weeks = weeks_back(last, TREND_WEEKS)
-    rows = load_facts(session, unit_ids, Period(weeks[0].first, weeks[-1].last), open_too=False)
     out = []
-    for week in weeks:
-        mine = [r for r in rows if any(week.contains(getattr(r, name)) for name in (
-            "received_at", "contact_due_at", "answered_at"))]
-        values = compute(mine, week, settings.weights)
+    for week, values in zip(weeks, weekly(session, unit_ids, weeks, settings.weights), strict=True):
         out.append(Week(week.first, int(values["received"].numerator or 0),
                         {name: values[name].value for name in ("response_rate", "resolution_rate",
                                                                "satisfaction_rate", "composite")}))
     return out
 
 
-def hot_spots(session: Session, unit_ids: list[int], rows: list[CaseFacts], period: Period,
-              threshold: int) -> HotSpots:
+def hot_spots(session: Session, unit_ids: list[int], period: Period, threshold: int) -> HotSpots:
     """Count the period's cases by grid and category, hiding the small cells (DOMAIN.md: counts ≥ 5)."""
     counts: dict[tuple[int, str], int] = {}
-    for row in rows:
-        if period.contains(row.received_at):
-            key = (row.grid_unit_id, row.category)
-            counts[key] = counts.get(key, 0) + 1
+    query = (select(F.grid_unit_id, F.category, func.count())
+             .where(F.grid_unit_id.in_(unit_ids), F.received_at >= period.start, F.received_at < period.end)
+             .group_by(F.grid_unit_id, F.category))
+    for grid_id, category, count in session.execute(query):
+        counts[(grid_id, category)] = int(count)
     by_category: dict[str, int] = {}
     for (_, category), n in counts.items():
         by_category[category] = by_category.get(category, 0) + n
@@ -103,19 +100,23 @@ def hot_spots(session: Session, unit_ids: list[int], rows: list[CaseFacts], peri
     return HotSpots(categories, table, threshold)
 
 
-def case_lists(session: Session, rows: list[CaseFacts], period: Period) -> dict[str, list[ListedCase]]:
+def _latest(session: Session, unit_ids: list[int], period: Period, column: str,
+            extra: list[ColumnElement[bool]] | None = None) -> list[tuple[datetime, int]]:
+    attr = getattr(F, column)
+    query = (select(attr, F.case_id).where(F.grid_unit_id.in_(unit_ids), attr >= period.start, attr < period.end,
+                                           *(extra or []))
+             .order_by(attr.desc()).limit(LIST_LIMIT))
+    return [(at, case_id) for at, case_id in session.execute(query)]
+
+
+def case_lists(session: Session, unit_ids: list[int], period: Period) -> dict[str, list[ListedCase]]:
     """Return the overdue, supervised, reopened and dissatisfied cases of the period, latest first."""
-    picks: dict[str, list[tuple[datetime, int]]] = {"overdue": [], "supervised": [], "reopened": [],
-                                                    "dissatisfied": []}
-    for row in rows:
-        for name, at in (("overdue", row.overdue_at), ("supervised", row.supervised_at),
-                         ("reopened", row.reopened_at)):
-            if at is not None and period.contains(at):
-                picks[name].append((at, row.case_id))
-        if (row.answered_at is not None and period.contains(row.answered_at)
-                and (row.answer_satisfaction or 0) <= DISSATISFIED_AT_MOST):
-            picks["dissatisfied"].append((row.answered_at, row.case_id))
-    wanted = {case_id for chosen in picks.values() for _, case_id in sorted(chosen, reverse=True)[:LIST_LIMIT]}
+    picks = {"overdue": _latest(session, unit_ids, period, "overdue_at"),
+             "supervised": _latest(session, unit_ids, period, "supervised_at"),
+             "reopened": _latest(session, unit_ids, period, "reopened_at"),
+             "dissatisfied": _latest(session, unit_ids, period, "answered_at",
+                                     [F.answer_satisfaction <= DISSATISFIED_AT_MOST])}
+    wanted = {case_id for chosen in picks.values() for _, case_id in chosen}
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(wanted)))} if wanted else {}
     answers: dict[int, Evaluation] = {}
     if wanted:
@@ -124,7 +125,7 @@ def case_lists(session: Session, rows: list[CaseFacts], period: Period) -> dict[
     out: dict[str, list[ListedCase]] = {}
     for name, chosen in picks.items():
         listed = []
-        for at, case_id in sorted(chosen, reverse=True)[:LIST_LIMIT]:
+        for at, case_id in chosen:
             case, answer = cases[case_id], answers.get(case_id)
             listed.append(ListedCase(case.id, case.grid_unit.code, case.category, case.severity, case.state, at,
                                      answer.satisfaction if answer else None, answer.comment if answer else None))
@@ -137,11 +138,10 @@ def dashboard(session: Session, unit: Unit, period: Period) -> Dashboard:
     settings = analysis_settings()
     ids = subtree(session, unit)
     card = scorecard(session, unit, period, settings.weights)
-    previous_period = period.previous()
-    previous = compute(load_facts(session, ids, previous_period), previous_period, settings.weights)
-    rows = load_facts(session, ids, period, open_too=False)
+    before = tally(session, {unit.code: ids}, period.previous(), with_breakdowns=False)[unit.code]
+    previous = values_of(before, settings.weights)
     return Dashboard(card, previous, trend(session, ids, period.last, settings),
-                     hot_spots(session, ids, rows, period, settings.hot_spot_min), case_lists(session, rows, period))
+                     hot_spots(session, ids, period, settings.hot_spot_min), case_lists(session, ids, period))
 
 
 def worst(values: list[float | None], higher_is_better: bool) -> int | None:

@@ -15,7 +15,7 @@ from schemas.vocabulary import Level
 from workflow.analysis.definitions import BREAKDOWNS, BY_NAME, COMPOSITE_PARTS, FIGURES, Figure, Kind
 from workflow.analysis.models import CaseFacts
 from workflow.analysis.periods import Period
-from workflow.analysis.settings import Weights, analysis_settings
+from workflow.analysis.settings import Weights
 from workflow.base.errors import InvalidInput
 from workflow.clock.models import Heartbeat
 from workflow.org.models import Unit
@@ -151,20 +151,6 @@ class Scorecard:
     unit: UnitFigures
     children: list[UnitFigures]
     facts_as_of: datetime | None
-
-
-def scorecard(session: Session, unit: Unit, period: Period, weights: Weights | None = None) -> Scorecard:
-    """Compute the figures of ``unit`` and of each unit directly below it."""
-    weights = weights or analysis_settings().weights
-    rows = load_facts(session, subtree(session, unit), period)
-    card = UnitFigures(unit.code, unit.name, unit.level, compute(rows, period, weights), breakdown(rows, period))
-    children = []
-    for child in child_units(session, unit):
-        ids = set(subtree(session, child))
-        mine = [r for r in rows if r.grid_unit_id in ids]
-        children.append(UnitFigures(child.code, child.name, child.level, compute(mine, period, weights),
-                                    breakdown(mine, period)))
-    return Scorecard(period, card, children, facts_as_of(session))
 
 
 def case_ids(session: Session, unit: Unit, period: Period, kpi: str, part: Part) -> list[int]:

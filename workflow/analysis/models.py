@@ -21,7 +21,7 @@ class CaseFacts(Base):
     __tablename__ = "analysis_case_facts"
     __table_args__ = tuple(
         Index(f"ix_analysis_facts_{column}", column, "grid_unit_id")
-        for column in ("received_at", "contact_due_at", "contact_at", "resolved_at", "settled_at",
+        for column in ("received_at", "ended_at", "contact_due_at", "contact_at", "resolved_at", "settled_at",
                        "overdue_at", "supervised_at", "closed_at", "answered_at", "reopened_at")
     )
 

@@ -23,12 +23,16 @@ from sqlalchemy import Engine
 from schemas.api import EvaluationRequest
 from tests.conftest import Published
 from tests.unit.helpers import REPORTER_PHONE, event, post_event, run_worker, token_for
+from workflow.analysis.kpis import compute, load_facts, subtree
+from workflow.analysis.periods import Period
 from workflow.analysis.refresh import refresh_facts
+from workflow.analysis.settings import Weights
 from workflow.base import wallclock
 from workflow.base.db import unit_of_work
 from workflow.cases.actions import evaluate
 from workflow.cases.overdue import sweep
 from workflow.clock.calendar import deployment_calendar
+from workflow.org.tree import unit_by_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 19, 9, 0, tzinfo=SHANGHAI)
@@ -275,6 +279,14 @@ def test_the_kpi_api_agrees_with_the_timelines_of_a_few_hundred_cases(
         if got[name]["kind"] == "rate":
             assert got[name]["value"] == (round(len(top) / len(below), 4) if below else None)
     assert got["median_resolution_hours"]["value"] == _median_resolution_hours(views, start, end)
+    # The database's grouped counts (aggregate) and the Python reference (kpis.compute) agree on every figure.
+    period = Period(first, last)
+    with unit_of_work(engine) as session:
+        street = unit_by_code(session, "XY")
+        reference = compute(load_facts(session, subtree(session, street), period), period, Weights())
+    for name, value in reference.items():
+        assert (got[name]["numerator"], got[name]["denominator"], got[name]["value"]) == (
+            value.numerator, value.denominator, value.value), name
     assert got["received"]["numerator"] > 50 and got["response_rate"]["denominator"] > 50
 
     # Each child unit is its own subtree: the communities add up to the street.
