@@ -42,6 +42,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "engine": settings.get("ENGINE") or engine_for(database_url),
         "publish_event": settings.get("PUBLISH_EVENT") or _broker_publish_event,
         "publish_notices": settings.get("PUBLISH_NOTICES") or _broker_publish_notices,
+        "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
     }
     for blueprint in (events.api, cases.api, track.api, units.api, analysis.api):
         app.register_api(blueprint)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from web.ui import accounts, admin, analysis, case_page, errors, i18n, resident, security, staff, wording
+from web.ui import (
+    accounts,
+    admin,
+    analysis,
+    case_page,
+    errors,
+    exports,
+    i18n,
+    reports,
+    resident,
+    security,
+    staff,
+    wording,
+)
 
 # Templates and the vendored stylesheet and scripts, served from the app itself.
 assets = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -22,5 +35,6 @@ def init_ui(app: Flask) -> None:
                                  party_role_label=wording.party_role_label, field_label=wording.field_label,
                                  channel_label=wording.channel_label,
                                  delivery_status_label=wording.delivery_status_label)
-    for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, resident.bp, admin.bp, analysis.bp):
+    for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, resident.bp, admin.bp, analysis.bp, exports.bp,
+                      reports.bp):
         app.register_blueprint(blueprint)

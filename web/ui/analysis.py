@@ -136,7 +136,8 @@ def overview() -> ResponseReturnValue:
         choices=choices, figures={f.name: f for f in FIGURES}, tiles=TILES, columns=COLUMNS, children=children,
         worst_of=worst_of, sort=sort, descending=descending, show=show, change=change, text=text,
         trend_svg=trend_svg, category_svg=category_svg, channel_svg=channel_svg, lists=LISTS,
-        base_args=base_args, intake_channel_name=intake_channel_name, severities=breakdowns["severity"])
+        base_args=base_args, intake_channel_name=intake_channel_name, severities=breakdowns["severity"],
+        report_month=month_of(local_today()).previous().label())
 
 
 @bp.get("/analysis/cases")
@@ -156,7 +157,9 @@ def figure_cases() -> ResponseReturnValue:
     figure = BY_NAME[kpi.partition(".")[0]]
     return render_template("analysis_cases.html", figure=figure, part=part, period=period, rows=rows,
                            total=len(ids), unit_code=unit_code, text=text, language=current_language(),
-                           back=_overview_url(unit_code, period))
+                           back=_overview_url(unit_code, period),
+                           export_args={"unit": unit_code, "from": period.first.isoformat(),
+                                        "to": period.last.isoformat(), "kpi": kpi, "part": part})
 
 
 def _overview_url(unit_code: str, period: Period) -> str:

@@ -72,3 +72,20 @@ class Report(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ExportLog(Base):
+    """One export of a case list: who took which cases out, when, in which format (every export is on record)."""
+
+    __tablename__ = "analysis_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    file_format: Mapped[str] = mapped_column(String(8))
+    case_count: Mapped[int] = mapped_column(Integer)
+    case_ids: Mapped[list[int]] = mapped_column(JSON)
+    unmasked: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

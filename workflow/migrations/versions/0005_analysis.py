@@ -1,4 +1,4 @@
-"""analysis: the facts derived from each case's timeline, and the monthly report snapshots
+"""analysis: the facts derived from each case's timeline, the monthly report snapshots, the exports on record
 
 Revision ID: 0005_analysis
 Revises: 0004
@@ -17,6 +17,23 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('analysis_exports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_name', sa.String(length=64), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('file_format', sa.String(length=8), nullable=False),
+    sa.Column('case_count', sa.Integer(), nullable=False),
+    sa.Column('case_ids', sa.JSON(), nullable=False),
+    sa.Column('unmasked', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_analysis_exports_unit_id_units')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analysis_exports'))
+    )
+    with op.batch_alter_table('analysis_exports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_analysis_exports_at'), ['at'], unique=False)
+
     op.create_table('analysis_reports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -102,3 +119,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_analysis_reports_unit_month')
 
     op.drop_table('analysis_reports')
+    with op.batch_alter_table('analysis_exports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_analysis_exports_at'))
+
+    op.drop_table('analysis_exports')
