@@ -60,6 +60,7 @@ from bench.support import (  # noqa: E402
     vacuum_analyze,
 )
 from workflow.base.db import make_engine, unit_of_work  # noqa: E402
+from workflow.base.schema import upgrade  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridcase_bench_analysis"
 PASSWORD = "bench analysis password"
@@ -132,6 +133,7 @@ def prepare(url: str, cases: int, reuse: bool) -> None:
         if reuse:
             try:
                 if scalar_int(engine, "SELECT count(*) FROM analysis_case_facts") == cases:
+                    upgrade(engine)  # a no-op when the schema is current
                     log(f"reusing {cases:,} cases")
                     return
             except Exception:  # noqa: BLE001 - an empty or older database: build it
