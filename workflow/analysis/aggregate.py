@@ -1,8 +1,9 @@
 """The figures counted in the database: a few grouped queries per period, whatever the number of cases.
 
-``kpis.compute`` says the same in Python over rows (the tests' reference); this module asks the
-database for the same numbers, grouped by grid, so a street of a million cases is read as a few
-hundred grouped rows. Each dated fact has an index with the grid (``models``).
+``kpis.compute`` says the same in Python over rows (the tests' reference); this module sums the
+daily tallies (``rollup``: a few thousand rows for a street's month or six months of weeks) for
+rates and counts, and reads the facts table only for the medians and the breakdowns of the
+period's cases (each dated fact has an index with the grid, ``models``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from sqlalchemy.orm import Session
 from workflow.analysis.definitions import BREAKDOWNS, FIGURES, Figure, Kind
 from workflow.analysis.kpis import Scorecard, UnitFigures, Value, child_units, composite, facts_as_of, subtree
 from workflow.analysis.models import CaseFacts as F
+from workflow.analysis.models import DailyTally as D
 from workflow.analysis.periods import Period
 from workflow.analysis.settings import Weights, analysis_settings
+from workflow.base.db import is_sqlite
 from workflow.org.models import Unit
 
 
@@ -30,6 +33,7 @@ class Tally:
     top: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     below: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     measured: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    median: dict[str, tuple[float | None, int]] = field(default_factory=dict)
     breakdowns: dict[str, dict[str, int]] = field(default_factory=lambda: {n: defaultdict(int) for n in BREAKDOWNS})
 
 
@@ -51,35 +55,30 @@ def tally(session: Session, groups: Mapping[str, Sequence[int]], period: Period,
             group_of[unit_id].append(name)
     grids = sorted(group_of)
     out = {name: Tally() for name in groups}
-    by_dated: dict[str, list[Figure]] = defaultdict(list)
-    for figure in FIGURES:
-        if figure.dated and figure.kind in (Kind.RATE, Kind.COUNT):
-            by_dated[figure.dated].append(figure)
-    for dated, figures in by_dated.items():
-        columns = [_as_int(f.counts_sql()) if f.counts_sql else func.count() for f in figures]
-        query = (select(F.grid_unit_id, func.count(), *columns)
-                 .where(F.grid_unit_id.in_(grids), _within(dated, period)).group_by(F.grid_unit_id))
-        for grid, below, *tops in session.execute(query):
-            for name in group_of[grid]:
-                for figure, top in zip(figures, tops, strict=True):
-                    out[name].top[figure.name] += int(top or 0)
-                    if figure.kind is Kind.RATE:
-                        out[name].below[figure.name] += int(below)
-    open_in = and_(F.received_at < period.end, or_(F.ended_at.is_(None), F.ended_at >= period.start))
-    opened = select(F.grid_unit_id, func.count()).where(F.grid_unit_id.in_(grids), open_in).group_by(F.grid_unit_id)
-    for grid, count in session.execute(opened):
-        for name in group_of[grid]:
+    # Rates and counts: the period's daily tallies, summed per grid.
+    summed = (select(D.grid_unit_id, D.measure, func.sum(D.value))
+              .where(D.grid_unit_id.in_(grids), D.day >= period.first, D.day <= period.last,
+                     D.measure.not_like("open.%"))
+              .group_by(D.grid_unit_id, D.measure))
+    for grid, measure, value in session.execute(summed):
+        name, _, part = measure.partition(".")
+        for group in group_of[grid]:
+            (out[group].top if part == "top" else out[group].below)[name] += int(value or 0)
+    # Open in the period: received before its end, less ended before its start.
+    opened = (select(D.grid_unit_id, D.measure, func.sum(D.value))
+              .where(D.grid_unit_id.in_(grids),
+                     or_(and_(D.measure == "open.received", D.day <= period.last),
+                         and_(D.measure == "open.ended", D.day < period.first)))
+              .group_by(D.grid_unit_id, D.measure))
+    for grid, measure, value in session.execute(opened):
+        sign = 1 if measure == "open.received" else -1
+        for group in group_of[grid]:
             for figure in FIGURES:
                 if figure.kind is Kind.COUNT:
-                    out[name].below[figure.name] += int(count)
+                    out[group].below[figure.name] += sign * int(value or 0)
     for figure in FIGURES:
         if figure.kind is Kind.MEDIAN and figure.dated and figure.measure_sql:
-            measure = getattr(F, figure.measure_sql)
-            values = select(F.grid_unit_id, measure).where(F.grid_unit_id.in_(grids), _within(figure.dated, period),
-                                                           measure.is_not(None))
-            for grid, value in session.execute(values):
-                for name in group_of[grid]:
-                    out[name].measured[figure.name].append(float(value))
+            _medians(session, figure, groups, grids, group_of, period, out)
     if with_breakdowns:
         kinds = (select(F.grid_unit_id, F.channel, F.category, F.severity, func.count())
                  .where(F.grid_unit_id.in_(grids), _within("received_at", period))
@@ -89,6 +88,26 @@ def tally(session: Session, groups: Mapping[str, Sequence[int]], period: Period,
                 for dimension, key in zip(BREAKDOWNS, (channel, category, severity), strict=True):
                     out[name].breakdowns[dimension][key] += int(count)
     return out
+
+
+def _medians(session: Session, figure: Figure, groups: Mapping[str, Sequence[int]], grids: list[int],
+             group_of: Mapping[int, list[str]], period: Period, out: dict[str, Tally]) -> None:
+    measure = getattr(F, figure.measure_sql or "")
+    assert figure.dated is not None
+    if is_sqlite(session.get_bind().engine):
+        values = select(F.grid_unit_id, measure).where(F.grid_unit_id.in_(grids), _within(figure.dated, period),
+                                                       measure.is_not(None))
+        for grid, value in session.execute(values):
+            for name in group_of[grid]:
+                out[name].measured[figure.name].append(float(value))
+        return
+    # PostgreSQL computes the median itself (percentile_cont: the mean of the two middle values,
+    # as statistics.median), so a month of a street's cases never crosses the wire.
+    for name, ids in groups.items():
+        median, count = session.execute(
+            select(func.percentile_cont(0.5).within_group(measure), func.count(measure))
+            .where(F.grid_unit_id.in_(list(ids)), _within(figure.dated, period), measure.is_not(None))).one()
+        out[name].median[figure.name] = (float(median) if median is not None else None, int(count))
 
 
 def values_of(tallied: Tally, weights: Weights) -> dict[str, Value]:
@@ -102,6 +121,10 @@ def values_of(tallied: Tally, weights: Weights) -> dict[str, Value]:
         elif figure.kind is Kind.RATE:
             top, below = tallied.top[name], tallied.below[name]
             out[name] = Value(name, figure.kind, top, below, round(top / below, 4) if below else None)
+        elif figure.kind is Kind.MEDIAN and name in tallied.median:
+            seconds, count = tallied.median[name]
+            median = round(seconds / 3600, 2) if seconds is not None else None
+            out[name] = Value(name, figure.kind, count, count, median)
         elif figure.kind is Kind.MEDIAN:
             hours = [v / 3600 for v in tallied.measured[name]]
             median = round(statistics.median(hours), 2) if hours else None
@@ -118,30 +141,20 @@ def sorted_breakdowns(tallied: Tally) -> dict[str, dict[str, int]]:
 
 def weekly(session: Session, unit_ids: Sequence[int], weeks: Sequence[Period],
            weights: Weights) -> list[dict[str, Value]]:
-    """Return the figures of each week, in one grouped query per dated fact (the weeks as CASE buckets)."""
-    grids = list(unit_ids)
-    out: list[dict[str, Value]] = []
+    """Return the figures of each week from the daily tallies (a few thousand rows for six months)."""
     tallies = [Tally() for _ in weeks]
-    by_dated: dict[str, list[Figure]] = defaultdict(list)
-    for figure in FIGURES:
-        if figure.dated and figure.kind in (Kind.RATE, Kind.COUNT) and figure.name in WEEKLY:
-            by_dated[figure.dated].append(figure)
-    whole = Period(weeks[0].first, weeks[-1].last)
-    for dated, figures in by_dated.items():
-        attr = getattr(F, dated)
-        bucket = case(*[(attr < week.end, i) for i, week in enumerate(weeks)], else_=len(weeks))
-        columns = [_as_int(f.counts_sql()) if f.counts_sql else func.count() for f in figures]
-        query = (select(bucket, func.count(), *columns).where(F.grid_unit_id.in_(grids), _within(dated, whole))
-                 .group_by(bucket))
-        for index, below, *tops in session.execute(query):
-            if index >= len(weeks):
-                continue
-            for figure, top in zip(figures, tops, strict=True):
-                tallies[index].top[figure.name] += int(top or 0)
-                tallies[index].below[figure.name] += int(below)
-    for tallied in tallies:
-        out.append(values_of(tallied, weights))
-    return out
+    wanted = [f"{name}.{part}" for name in WEEKLY for part in ("top", "below")]
+    summed = (select(D.day, D.measure, func.sum(D.value))
+              .where(D.grid_unit_id.in_(list(unit_ids)), D.day >= weeks[0].first, D.day <= weeks[-1].last,
+                     D.measure.in_(wanted))
+              .group_by(D.day, D.measure))
+    first = weeks[0].first
+    for day, measure, value in session.execute(summed):
+        index = (day - first).days // 7
+        if 0 <= index < len(weeks):
+            name, _, part = measure.partition(".")
+            (tallies[index].top if part == "top" else tallies[index].below)[name] += int(value or 0)
+    return [values_of(t, weights) for t in tallies]
 
 
 # The figures the weekly trend draws: the count received and the three rates of the composite.

@@ -18,7 +18,7 @@ from workflow.cases.models import Case, Evaluation
 from workflow.org.models import Unit
 
 TREND_WEEKS = 26
-LIST_LIMIT = 50
+LIST_LIMIT = 20  # the page shows the latest; the exports and the report have them all
 # A rating at or below this is "dissatisfied" on the dashboard's list.
 DISSATISFIED_AT_MOST = 2
 

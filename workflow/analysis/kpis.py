@@ -114,9 +114,13 @@ def breakdown(rows: Iterable[CaseFacts], period: Period) -> dict[str, dict[str, 
 
 def subtree(session: Session, unit: Unit) -> list[int]:
     """Return the ids of ``unit`` and every unit below it."""
-    children: dict[int | None, list[int]] = {}
-    for uid, parent in session.execute(select(Unit.id, Unit.parent_id)):
-        children.setdefault(parent, []).append(uid)
+    # The tree is read once per transaction: a scorecard asks for the subtree of a unit and of each child.
+    children: dict[int | None, list[int]] | None = session.info.get("analysis_children")
+    if children is None:
+        children = {}
+        for uid, parent in session.execute(select(Unit.id, Unit.parent_id)):
+            children.setdefault(parent, []).append(uid)
+        session.info["analysis_children"] = children
     found, todo = [], [unit.id]
     while todo:
         current = todo.pop()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.base.db import Base, UTCDateTime
@@ -89,3 +89,20 @@ class ExportLog(Base):
     case_ids: Mapped[list[int]] = mapped_column(JSON)
     unmasked: Mapped[int] = mapped_column(Integer, default=0)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DailyTally(Base):
+    """How many cases each fact placed on one local day of one grid, per measure (``rollup``).
+
+    Kept in step with ``analysis_case_facts`` in the same transaction (each refreshed case
+    takes back what its old row gave and adds what its new row gives), and rebuilt from the
+    facts by ``gridcase analysis refresh --all``: a sum over a period's days is then a few
+    thousand rows, whatever the number of cases.
+    """
+
+    __tablename__ = "analysis_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    grid_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

@@ -12,13 +12,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from workflow.analysis import rollup
 from workflow.analysis.facts import derive
 from workflow.analysis.kpis import REFRESH_HEARTBEAT
 from workflow.analysis.models import CaseFacts
 from workflow.base import wallclock
+from workflow.base.db import is_sqlite
 from workflow.cases.models import Case, CaseEvent, Evaluation
 from workflow.clock.models import Deadline, Heartbeat
 from workflow.clock.policy import current_policy
@@ -26,6 +28,7 @@ from workflow.clock.policy import current_policy
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
+REFRESH_LOCK = 14_0001  # the advisory lock key of a refresh on PostgreSQL
 # A step committed a little after the last run started may carry an earlier updated_at: look
 # back this far past the last run, so no late commit is missed (the rows are derived again).
 OVERLAP = timedelta(minutes=5)
@@ -69,13 +72,21 @@ def refresh_facts(session: Session, *, everything: bool = False) -> int:
     beat = session.get(Heartbeat, REFRESH_HEARTBEAT)
     since = None if everything or beat is None else beat.at
     ids = changed_case_ids(session, since)
+    if not is_sqlite(session.get_bind().engine):
+        # One refresh at a time: the daily tallies take back and add deltas (SQLite's write lock does this there).
+        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
     for i in range(0, len(ids), BATCH):
         chunk = ids[i : i + BATCH]
         rows = derive_rows(session, chunk, started)
+        old = list(session.scalars(select(CaseFacts).where(CaseFacts.case_id.in_(chunk))))
+        if not everything:
+            rollup.apply(session, old, rows)
         session.execute(delete(CaseFacts).where(CaseFacts.case_id.in_(chunk)))
         session.add_all(rows)
         session.flush()
         session.expunge_all()
+    if everything:
+        rollup.rebuild(session)
     beat = session.get(Heartbeat, REFRESH_HEARTBEAT)
     if beat is None:
         session.add(Heartbeat(name=REFRESH_HEARTBEAT, at=started, detail={"cases": len(ids)}))

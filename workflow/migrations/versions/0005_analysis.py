@@ -1,4 +1,4 @@
-"""analysis: the facts derived from each case's timeline, the monthly report snapshots, the exports on record
+"""analysis: the facts derived from each case's timeline, their daily tallies, the monthly report snapshots, the exports on record
 
 Revision ID: 0005_analysis
 Revises: 0004
@@ -17,6 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('analysis_daily',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('grid_unit_id', sa.Integer(), nullable=False),
+    sa.Column('measure', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['grid_unit_id'], ['units.id'], name=op.f('fk_analysis_daily_grid_unit_id_units')),
+    sa.PrimaryKeyConstraint('day', 'grid_unit_id', 'measure', name=op.f('pk_analysis_daily'))
+    )
     op.create_table('analysis_exports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_name', sa.String(length=64), nullable=False),
@@ -123,3 +131,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_analysis_exports_at'))
 
     op.drop_table('analysis_exports')
+    op.drop_table('analysis_daily')
