@@ -22,6 +22,7 @@ from schemas.vocabulary import FINAL_STATES, Category
 from workflow.analysis.aggregate import scorecard, sorted_breakdowns, tally, values_of
 from workflow.analysis.dashboard import DISSATISFIED_AT_MOST, hot_spots
 from workflow.analysis.definitions import FIGURES, Kind, text
+from workflow.analysis.hot_terms import hot_terms
 from workflow.analysis.kpis import Value, facts_as_of, subtree
 from workflow.analysis.models import CaseFacts as F
 from workflow.analysis.models import Report
@@ -35,8 +36,8 @@ from workflow.org.models import Unit
 
 logger = logging.getLogger(__name__)
 
-SHEETS = ("概要 Summary", "各单位 Units", "类别渠道 Categories", "热点 Hot spots", "超时重办 Overdue",
-          "不满意 Dissatisfied", "调解 Mediation", "高风险 Watch list")
+SHEETS = ("概要 Summary", "各单位 Units", "类别渠道 Categories", "热点 Hot spots", "民意热点 Themes",
+          "超时重办 Overdue", "不满意 Dissatisfied", "调解 Mediation", "高风险 Watch list")
 Progress = Callable[[int, str], None]
 _LIST_LIMIT = 500
 _LANG = {"zh_Hans": 0, "zh_Hant": 1}
@@ -148,8 +149,14 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
     for code, name, cells in spots.rows:
         hot.append([code, name, *[n if n else f"<{spots.threshold}" for n in cells]])
     _bold(hot)
+    tell(60, "themes")
+    themes = book.create_sheet(SHEETS[4])
+    themes.append(["term", report.month, before.label(), "change"])
+    for term in hot_terms(session, ids, period):
+        themes.append([term.term, term.count, term.before, term.change])
+    _bold(themes)
     tell(65, "lists")
-    late = book.create_sheet(SHEETS[4])
+    late = book.create_sheet(SHEETS[5])
     late.append(["list", "case", "grid", "category", "severity", "state", "at"])
     grid_codes: dict[int, str] = {uid: code for uid, code in session.execute(select(Unit.id, Unit.code)
                                                                               .where(Unit.id.in_(ids)))}
@@ -162,7 +169,7 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
                          at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else ""])
     _bold(late)
     tell(75, "dissatisfied")
-    unhappy = book.create_sheet(SHEETS[5])
+    unhappy = book.create_sheet(SHEETS[6])
     unhappy.append(["case", "grid", "category", "resolved", "satisfaction", "comment", "at"])
     answers = (select(Evaluation, Case).join(Case, Case.id == Evaluation.case_id)
              .where(Case.grid_unit_id.in_(ids), Evaluation.at >= period.start, Evaluation.at < period.end,
@@ -172,13 +179,13 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
         unhappy.append([case.id, case.grid_unit.code, case.category, answer.resolved, answer.satisfaction,
                         scrub(answer.comment or ""), answer.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")])
     _bold(unhappy)
-    mediation = book.create_sheet(SHEETS[6])
+    mediation = book.create_sheet(SHEETS[7])
     mediation.append(["mediation outcomes / 调解结果"])
     mediation.append(["No mediation records: mediation is not yet a capability of this deployment. "
                       "尚无调解记录：本系统尚未启用人民调解模块。"])
     _bold(mediation)
     tell(85, "watch list")
-    watch = book.create_sheet(SHEETS[7])
+    watch = book.create_sheet(SHEETS[8])
     watch.append(["case", "grid", "category", "severity", "state", "level", "deadline", "supervised", "reopened",
                   "why"])
     final = [s.value for s in FINAL_STATES]
