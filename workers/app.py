@@ -69,6 +69,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "gridcase.relay": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.sweep_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.audit_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
+            "gridcase.refresh_analysis": {"queue": DEADLINES, "routing_key": DEADLINES},
+            # A monthly report takes seconds to a minute: one worker thread of the events queue.
+            "gridcase.monthly_report": {"queue": EVENTS, "routing_key": EVENTS},
         },
         # A publish after commit must not hang a web request while the broker is away:
         # the relay publishes whatever this misses.

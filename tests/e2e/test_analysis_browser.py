@@ -6,14 +6,19 @@ and the desk as printed.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import urllib.request
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from tests.e2e.harness import GRIDCASE, Up
 from tests.e2e.test_browser import DESK, PHONE, browser, log_in, passwords, shots  # noqa: F401 (fixtures)
+from workflow.analysis.periods import local_today
+from workflow.analysis.report import SHEETS
 
 GRIDS = ["XY-01-A-1", "XY-01-A-2", "XY-02-A-1", "XY-03-B-3"]
 
@@ -84,10 +89,21 @@ def test_the_dashboard_on_a_phone_and_at_a_desk(browser: object, up: Up, shots: 
     page.wait_for_load_state()
     assert page.locator("table tbody tr").count() == 24
     page.screenshot(path=str(shots / "04-cases-behind-received.png"), full_page=True)
+    # The monthly report: asked for on the page, made by the worker of gridcase up, then offered.
+    page.goto(f"{base}/analysis?unit=XY")
+    page.click("details.analysis-controls summary")
+    page.fill('#report-form input[name="month"]', local_today().strftime("%Y-%m"))
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector("#report-download", timeout=90_000)
+    page.screenshot(path=str(shots / "05-monthly-report-ready.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#report-download")
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert tuple(book.sheetnames) == SHEETS
     page.goto(f"{base}/analysis?unit=XY")
     page.emulate_media(media="print")
     assert page.locator("header nav").is_hidden()
-    page.screenshot(path=str(shots / "05-dashboard-as-printed.png"), full_page=True)
+    page.screenshot(path=str(shots / "06-dashboard-as-printed.png"), full_page=True)
     desk.close()
     print(f"\nscreenshots: {shots}")
     assert "Traceback" not in up.log(), up.log()[-3000:]

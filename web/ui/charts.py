@@ -16,6 +16,11 @@ def _svg(width: int, height: int, body: str, title: str) -> Markup:
                   f"<title>{escape(title)}</title>{body}</svg>")
 
 
+def _text_width(label: str, size: float) -> float:
+    # A Chinese character is about as wide as the font is high; Latin letters a little over half.
+    return sum(size if ord(ch) > 0x2E7F else size * 0.6 for ch in label)
+
+
 def trend_chart(labels: Sequence[str], counts: Sequence[int], rates: dict[str, Sequence[float | None]],
                 title: str, legend: dict[str, str]) -> Markup:
     """Bars of a weekly count with lines of rates (0–100 % on the right axis)."""
@@ -43,11 +48,14 @@ def trend_chart(labels: Sequence[str], counts: Sequence[int], rates: dict[str, S
                   for i, v in enumerate(values) if v is not None]
         if len(points) > 1:
             parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for point in points:  # a week on its own still shows
+            x_at, y_at = point.split(",")
+            parts.append(f'<circle cx="{x_at}" cy="{y_at}" r="2" fill="{colour}"/>')
     x = left
     for (name, _), colour in zip(rates.items(), LINES, strict=False):
         parts.append(f'<rect x="{x}" y="{height - 14}" width="10" height="4" fill="{colour}"/>'
                      f'<text x="{x + 13}" y="{height - 9}" font-size="9">{escape(legend.get(name, name))}</text>')
-        x += 13 + 9 * max(len(legend.get(name, name)), 4) * 0.75
+        x += 13 + _text_width(legend.get(name, name), 9) + 8
     parts.append(f'<rect x="{x}" y="{height - 16}" width="10" height="8" fill="{BAR}" opacity="0.55"/>'
                  f'<text x="{x + 13}" y="{height - 9}" font-size="9">{escape(legend.get("received", ""))}</text>')
     return _svg(width, height, "".join(parts), title)
