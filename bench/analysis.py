@@ -38,9 +38,10 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Table, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -60,6 +61,7 @@ from bench.support import (  # noqa: E402
     vacuum_analyze,
 )
 from workflow.analysis import rollup  # noqa: E402
+from workflow.analysis.models import CaseFacts  # noqa: E402
 from workflow.base.db import make_engine, unit_of_work  # noqa: E402
 from workflow.base.schema import upgrade  # noqa: E402
 
@@ -124,6 +126,15 @@ def generate(engine: Engine, cases: int) -> None:
     vacuum_analyze(engine, ["cases", "analysis_case_facts"])
 
 
+def recreate_indexes(engine: Engine) -> None:
+    """Drop and create the facts table's indexes as the models define them now (a reused database may predate them)."""
+    for index in cast(Table, CaseFacts.__table__).indexes:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+            index.create(conn)
+    vacuum_analyze(engine, ["analysis_case_facts"])
+
+
 def prepare(url: str, cases: int, reuse: bool) -> None:
     """Create, reset and fill the benchmark database, unless ``--reuse`` finds it ready."""
     check_local(url, "--database")
@@ -136,6 +147,7 @@ def prepare(url: str, cases: int, reuse: bool) -> None:
                 if (scalar_int(engine, "SELECT count(*) FROM analysis_case_facts") == cases
                         and scalar_int(engine, "SELECT count(*) FROM analysis_daily") > 0):
                     upgrade(engine)  # a no-op when the schema is current
+                    recreate_indexes(engine)
                     log(f"reusing {cases:,} cases")
                     return
             except Exception:  # an empty or older database: build it

@@ -19,10 +19,14 @@ class CaseFacts(Base):
     """
 
     __tablename__ = "analysis_case_facts"
+    # On PostgreSQL the indexes read for a month's medians and breakdowns also hold the values
+    # read (INCLUDE): an index-only scan instead of a heap fetch per case.
     __table_args__ = tuple(
-        Index(f"ix_analysis_facts_{column}", column, "grid_unit_id")
-        for column in ("received_at", "ended_at", "contact_due_at", "contact_at", "resolved_at", "settled_at",
-                       "overdue_at", "supervised_at", "closed_at", "answered_at", "reopened_at")
+        Index(f"ix_analysis_facts_{column}", column, "grid_unit_id", postgresql_include=list(include))
+        for column, include in (
+            ("received_at", ("channel", "category", "severity")), ("ended_at", ()), ("contact_due_at", ()),
+            ("contact_at", ("contact_work_s",)), ("resolved_at", ("resolution_work_s",)), ("settled_at", ()),
+            ("overdue_at", ()), ("supervised_at", ()), ("closed_at", ()), ("answered_at", ()), ("reopened_at", ()))
     )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)

@@ -96,13 +96,13 @@ def upgrade() -> None:
     with op.batch_alter_table('analysis_case_facts', schema=None) as batch_op:
         batch_op.create_index('ix_analysis_facts_answered_at', ['answered_at', 'grid_unit_id'], unique=False)
         batch_op.create_index('ix_analysis_facts_closed_at', ['closed_at', 'grid_unit_id'], unique=False)
-        batch_op.create_index('ix_analysis_facts_contact_at', ['contact_at', 'grid_unit_id'], unique=False)
+        batch_op.create_index('ix_analysis_facts_contact_at', ['contact_at', 'grid_unit_id'], unique=False, postgresql_include=['contact_work_s'])
         batch_op.create_index('ix_analysis_facts_contact_due_at', ['contact_due_at', 'grid_unit_id'], unique=False)
         batch_op.create_index('ix_analysis_facts_ended_at', ['ended_at', 'grid_unit_id'], unique=False)
         batch_op.create_index('ix_analysis_facts_overdue_at', ['overdue_at', 'grid_unit_id'], unique=False)
-        batch_op.create_index('ix_analysis_facts_received_at', ['received_at', 'grid_unit_id'], unique=False)
+        batch_op.create_index('ix_analysis_facts_received_at', ['received_at', 'grid_unit_id'], unique=False, postgresql_include=['channel', 'category', 'severity'])
         batch_op.create_index('ix_analysis_facts_reopened_at', ['reopened_at', 'grid_unit_id'], unique=False)
-        batch_op.create_index('ix_analysis_facts_resolved_at', ['resolved_at', 'grid_unit_id'], unique=False)
+        batch_op.create_index('ix_analysis_facts_resolved_at', ['resolved_at', 'grid_unit_id'], unique=False, postgresql_include=['resolution_work_s'])
         batch_op.create_index('ix_analysis_facts_settled_at', ['settled_at', 'grid_unit_id'], unique=False)
         batch_op.create_index('ix_analysis_facts_supervised_at', ['supervised_at', 'grid_unit_id'], unique=False)
 
