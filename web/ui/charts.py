@@ -24,7 +24,7 @@ def _text_width(label: str, size: float) -> float:
 def trend_chart(labels: Sequence[str], counts: Sequence[int], rates: dict[str, Sequence[float | None]],
                 title: str, legend: dict[str, str]) -> Markup:
     """Bars of a weekly count with lines of rates (0–100 % on the right axis)."""
-    width, height, left, right, top, bottom = 360, 200, 30, 30, 10, 42
+    width, height, left, right, top, bottom = 360, 210, 30, 30, 10, 52
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(counts), 1)
     step = plot_w / n
@@ -51,19 +51,25 @@ def trend_chart(labels: Sequence[str], counts: Sequence[int], rates: dict[str, S
         for point in points:  # a week on its own still shows
             x_at, y_at = point.split(",")
             parts.append(f'<circle cx="{x_at}" cy="{y_at}" r="2" fill="{colour}"/>')
-    x = left
-    for (name, _), colour in zip(rates.items(), LINES, strict=False):
-        parts.append(f'<rect x="{x}" y="{height - 14}" width="10" height="4" fill="{colour}"/>'
-                     f'<text x="{x + 13}" y="{height - 9}" font-size="9">{escape(legend.get(name, name))}</text>')
-        x += 13 + _text_width(legend.get(name, name), 9) + 8
-    parts.append(f'<rect x="{x}" y="{height - 16}" width="10" height="8" fill="{BAR}" opacity="0.55"/>'
-                 f'<text x="{x + 13}" y="{height - 9}" font-size="9">{escape(legend.get("received", ""))}</text>')
+    # The legend under the plot, wrapping to a second line where the words run out of room.
+    entries = [(legend.get(name, name), colour, 4) for name, colour in zip(rates, LINES, strict=False)]
+    entries.append((legend.get("received", ""), BAR, 8))
+    x, y = float(left), height - 26
+    for label, colour, swatch in entries:
+        span = 13 + _text_width(label, 9) + 10
+        if x + span > width and x > left:
+            x, y = float(left), y + 13
+        parts.append(f'<rect x="{x:.0f}" y="{y - swatch / 2 - 3:.0f}" width="10" height="{swatch}" fill="{colour}"/>'
+                     f'<text x="{x + 13:.0f}" y="{y:.0f}" font-size="9">{escape(label)}</text>')
+        x += span
     return _svg(width, height, "".join(parts), title)
 
 
 def bar_list(items: Sequence[tuple[str, int]], title: str) -> Markup:
     """Horizontal bars, one per item, longest first, each with its count."""
-    width, row, label_w = 360, 20, 120
+    width, row = 360, 20
+    # Room for the longest label (up to half the width), so no name is cut off.
+    label_w = min(max([_text_width(label, 11) for label, _ in items] or [40]) + 10, width / 2)
     peak = max([count for _, count in items] or [1])
     height = max(row * len(items), row)
     parts = []

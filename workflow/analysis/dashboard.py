@@ -147,8 +147,8 @@ def dashboard(session: Session, unit: Unit, period: Period) -> Dashboard:
 def worst(values: list[float | None], higher_is_better: bool) -> int | None:
     """Return the index of the worst value (None when fewer than two have data)."""
     present = [(v, i) for i, v in enumerate(values) if v is not None]
-    if len(present) < 2:
-        return None
+    if len(present) < 2 or min(present)[0] == max(present)[0]:
+        return None  # nothing to single out when all are alike
     pick = min(present) if higher_is_better else max(present)
     return pick[1]
 

@@ -263,3 +263,12 @@ def test_periods_are_local_days_and_bad_ones_are_named() -> None:
         assert err.value.field == name
     with pytest.raises(InvalidInput):
         parse_month("2026-1")
+
+
+def test_the_worst_unit_is_marked_only_when_units_differ() -> None:
+    from workflow.analysis.dashboard import worst
+
+    assert worst([0.9, 0.5, None, 0.7], higher_is_better=True) == 1
+    assert worst([3, 1, 2], higher_is_better=False) == 0
+    assert worst([1.0, 1.0, 1.0], higher_is_better=True) is None
+    assert worst([0.4, None], higher_is_better=True) is None
