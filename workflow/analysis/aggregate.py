@@ -47,7 +47,7 @@ def _as_int(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def tally(session: Session, groups: Mapping[str, Sequence[int]], period: Period,
-          with_breakdowns: bool = True) -> dict[str, Tally]:
+          with_breakdowns: bool = True, median_groups: set[str] | None = None) -> dict[str, Tally]:
     """Count every figure's parts for each group of unit ids (a unit's subtree) in the period."""
     group_of: dict[int, list[str]] = defaultdict(list)
     for name, ids in groups.items():
@@ -78,7 +78,8 @@ def tally(session: Session, groups: Mapping[str, Sequence[int]], period: Period,
                     out[group].below[figure.name] += sign * int(value or 0)
     for figure in FIGURES:
         if figure.kind is Kind.MEDIAN and figure.dated and figure.measure_sql:
-            _medians(session, figure, groups, grids, group_of, period, out)
+            wanted = {k: v for k, v in groups.items() if median_groups is None or k in median_groups}
+            _medians(session, figure, wanted, grids, group_of, period, out)
     if with_breakdowns:
         kinds = (select(F.grid_unit_id, F.channel, F.category, F.severity, func.count())
                  .where(F.grid_unit_id.in_(grids), _within("received_at", period))
@@ -99,7 +100,8 @@ def _medians(session: Session, figure: Figure, groups: Mapping[str, Sequence[int
                                                        measure.is_not(None))
         for grid, value in session.execute(values):
             for name in group_of[grid]:
-                out[name].measured[figure.name].append(float(value))
+                if name in groups:
+                    out[name].measured[figure.name].append(float(value))
         return
     # PostgreSQL computes the median itself (percentile_cont: the mean of the two middle values,
     # as statistics.median), so a month of a street's cases never crosses the wire.
@@ -161,12 +163,17 @@ def weekly(session: Session, unit_ids: Sequence[int], weeks: Sequence[Period],
 WEEKLY = {"received", "response_rate", "resolution_rate", "satisfaction_rate"}
 
 
-def scorecard(session: Session, unit: Unit, period: Period, weights: Weights | None = None) -> Scorecard:
-    """Compute the figures of ``unit`` and of each unit directly below it, in the database."""
+def scorecard(session: Session, unit: Unit, period: Period, weights: Weights | None = None,
+              child_medians: bool = True) -> Scorecard:
+    """Compute the figures of ``unit`` and of each unit directly below it, in the database.
+
+    ``child_medians=False`` leaves the child units' medians out (the dashboard's table has no
+    median column): two fewer scans of a month's cases per child.
+    """
     weights = weights or analysis_settings().weights
     children = child_units(session, unit)
     groups = {unit.code: subtree(session, unit), **{c.code: subtree(session, c) for c in children}}
-    tallied = tally(session, groups, period)
+    tallied = tally(session, groups, period, median_groups=None if child_medians else {unit.code})
 
     def figures(u: Unit) -> UnitFigures:
         return UnitFigures(u.code, u.name, u.level, values_of(tallied[u.code], weights),

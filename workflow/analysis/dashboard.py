@@ -137,7 +137,7 @@ def dashboard(session: Session, unit: Unit, period: Period) -> Dashboard:
     """Build the dashboard of ``unit`` for ``period``."""
     settings = analysis_settings()
     ids = subtree(session, unit)
-    card = scorecard(session, unit, period, settings.weights)
+    card = scorecard(session, unit, period, settings.weights, child_medians=False)
     before = tally(session, {unit.code: ids}, period.previous(), with_breakdowns=False)[unit.code]
     previous = values_of(before, settings.weights)
     return Dashboard(card, previous, trend(session, ids, period.last, settings),

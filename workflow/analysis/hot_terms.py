@@ -47,7 +47,7 @@ class Term:
 
 
 @functools.cache
-def _segmenter() -> tuple[jieba.Tokenizer, frozenset[str]]:
+def _segmenter() -> tuple[jieba.posseg.POSTokenizer, frozenset[str]]:
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     for info in CATEGORIES.values():
@@ -56,13 +56,14 @@ def _segmenter() -> tuple[jieba.Tokenizer, frozenset[str]]:
                 tokenizer.add_word(name, freq=20000, tag="user")
     words = {line.strip() for line in STOP_WORDS_FILE.read_text(encoding="utf-8").splitlines()
              if line.strip() and not line.startswith("#")}
-    return tokenizer, frozenset(words)
+    # One tagger for the process: jieba's tagger takes the user words' tags from its tokenizer on
+    # first use and clears them there, so a second tagger on the same tokenizer would not know them.
+    return jieba.posseg.POSTokenizer(tokenizer), frozenset(words)
 
 
 def terms_of(texts: Iterable[str], names: Iterable[str] = ()) -> Counter[str]:
     """Count the themes in some texts; no term that is or is part of one of ``names``."""
-    tokenizer, stop = _segmenter()
-    cut = jieba.posseg.POSTokenizer(tokenizer)
+    cut, stop = _segmenter()
     people = [n for n in names if n]
     counts: Counter[str] = Counter()
     for raw in texts:
