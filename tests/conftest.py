@@ -48,7 +48,8 @@ DEMO_SUBSCRIPTIONS = 22
 # Tables a test writes to, emptied before each test on PostgreSQL; the org tree (units,
 # members, subscriptions, which the administration tests edit) is then loaded again.
 # Recorded policies stay: a process remembers their ids.
-CASE_TABLES = ("integrator_requests", "integrators", "evaluations", "deliveries", "outbox", "case_events", "inbox",
+CASE_TABLES = ("analysis_case_facts", "analysis_daily", "analysis_reports", "analysis_exports",
+               "integrator_requests", "integrators", "evaluations", "deliveries", "outbox", "case_events", "inbox",
                "deadlines", "case_parties", "attachments", "cases", "api_tokens", "staff_sessions", "heartbeats",
                "subscriptions", "users", "units")
 

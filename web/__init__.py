@@ -7,7 +7,7 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web.api import cases, errors, events, health, json_body, metrics, openapi, track, units
+from web.api import analysis, cases, errors, events, health, json_body, metrics, openapi, track, units
 from web.open311 import routes as open311
 from web.request_log import init_request_log
 from web.session import EXTENSION
@@ -47,8 +47,9 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "engine": settings.get("ENGINE") or engine_for(database_url),
         "publish_event": settings.get("PUBLISH_EVENT") or _broker_publish_event,
         "publish_notices": settings.get("PUBLISH_NOTICES") or _broker_publish_notices,
+        "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
     }
-    for blueprint in (events.api, cases.api, track.api, units.api, open311.api):
+    for blueprint in (events.api, cases.api, track.api, units.api, open311.api, analysis.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)

@@ -448,3 +448,57 @@ def integrator_revoke(name: str) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"revoked integrator {name}")
+
+
+@main.group()
+def analysis() -> None:
+    """The figures: derive the facts the dashboard and the KPIs read."""
+
+
+@analysis.command("refresh")
+@click.option("--all", "everything", is_flag=True, help="Derive every case again, not only those changed.")
+def analysis_refresh(everything: bool) -> None:
+    """Derive again the facts of the cases changed since the last run (beat does this every minute)."""
+    from workflow.analysis.refresh import refresh_facts
+
+    with unit_of_work() as session:
+        count = refresh_facts(session, everything=everything)
+    click.echo(f"analysis: derived the facts of {count} cases")
+
+
+@main.group()
+def report() -> None:
+    """Reports: the monthly 民意分析 workbook."""
+
+
+@report.command("monthly")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit (its whole subtree is reported).")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the XLSX (default: gridcase-UNIT-MONTH.xlsx here).")
+@click.option("--language", default="zh_Hans", show_default=True, type=click.Choice(["zh_Hans", "zh_Hant", "en"]))
+def report_monthly(unit_code: str, month: str, out: Path | None, language: str) -> None:
+    """Bring the figures up to date, make the month's workbook, keep it as a snapshot and write it out."""
+    from rich.progress import Progress
+
+    from workflow.analysis.refresh import refresh_facts
+    from workflow.analysis.report import build, request_report
+    from workflow.org.tree import unit_by_code
+
+    target = out or Path(f"gridcase-{unit_code}-{month}.xlsx")
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("民意分析", total=100)
+            with unit_of_work() as session:
+                bar.update(task, description="facts")
+                refresh_facts(session)
+            with unit_of_work() as session:
+                made = request_report(session, unit_by_code(session, unit_code), month, "cli")
+                content = build(session, made, language,
+                                lambda pct, stage: bar.update(task, completed=pct, description=stage))
+                report_id = made.id
+    except DomainError as exc:
+        _fail(exc)
+        return
+    target.write_bytes(content)
+    click.echo(f"report {report_id}: {unit_code} {month} written to {target} ({len(content):,} bytes)")

@@ -99,6 +99,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "gridcase.relay": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.sweep_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.audit_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
+            "gridcase.refresh_analysis": {"queue": DEADLINES, "routing_key": DEADLINES},
+            # A monthly report takes seconds to a minute: one worker thread of the events queue.
+            "gridcase.monthly_report": {"queue": EVENTS, "routing_key": EVENTS},
         },
         # A publish after commit must not hang a web request while the broker is away:
         # the relay publishes whatever this misses.
@@ -110,6 +113,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "sweep-deadlines": {"task": "gridcase.sweep_deadlines",
                                 "schedule": float(os.environ.get("GRIDCASE_SWEEP_INTERVAL", "10"))},
             "audit-deadlines": {"task": "gridcase.audit_deadlines", "schedule": 60.0},
+            # The dashboard's facts: derived again for the cases changed since the last run.
+            "refresh-analysis": {"task": "gridcase.refresh_analysis",
+                                 "schedule": float(os.environ.get("GRIDCASE_ANALYSIS_INTERVAL", "60"))},
         },
         "beat_schedule_filename": str(config.data_dir() / "celerybeat-schedule"),
         "timezone": "UTC",
@@ -141,7 +147,7 @@ def cache_large_statements() -> None:
 
 def make_celery() -> Celery:
     """Create the Celery app from the environment."""
-    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines"])
+    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines", "workers.analysis"])
     private_dir(config.data_dir())
     celery.conf.update(celery_settings(config.broker_url()))
     return celery

@@ -37,6 +37,8 @@ login_manager.login_message = _l("Please log in to see this page.")
 login_manager.login_message_category = "info"
 
 PARTY_ROLES = {Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY, Role.STREET_STAFF, Role.MEDIATOR}
+# Who reads the figures (/analysis): the party levels above the grid, and the administrator.
+ANALYSIS_ROLES = {Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY, Role.STREET_STAFF, Role.ADMIN}
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class Member(UserMixin):  # type: ignore[misc]
     def is_admin(self) -> bool:
         """Tell whether the member administers the deployment."""
         return self.role == Role.ADMIN
+
+    @property
+    def reads_analysis(self) -> bool:
+        """Tell whether the member reads the figures (the party levels above the grid, the administrator)."""
+        return self.role in ANALYSIS_ROLES
 
     @property
     def has_inbox(self) -> bool:

@@ -48,7 +48,7 @@ LOGGING_ROLES = {"grid_leader", "household_leader", *PARTY_ROLES}
 def queue() -> ResponseReturnValue:
     """My queue: the open cases of my subtree, most urgent first, refreshing by itself."""
     return render_template("queue.html", rows=_queue_rows(), title=_("My queue"),
-                           rows_url=url_for("staff.queue_rows"))
+                           rows_url=url_for("staff.queue_rows"), export_kind="queue")
 
 
 @bp.get("/queue/rows")
@@ -69,7 +69,7 @@ def _queue_rows() -> list[Any]:
 def inbox() -> ResponseReturnValue:
     """My unit's inbox: cases escalated to it or taken over, overdue and supervised first."""
     return render_template("queue.html", rows=_inbox_rows(), title=_("Inbox of my unit"),
-                           rows_url=url_for("staff.inbox_rows"))
+                           rows_url=url_for("staff.inbox_rows"), export_kind="inbox")
 
 
 @bp.get("/inbox/rows")
