@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from schemas.vocabulary import Level
+from web.cli_registry import registry
 from workflow.base import config
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
@@ -327,3 +328,6 @@ def outbox_retry(delivery_id: int) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"delivery {delivery_id} will be tried again")
+
+
+main.add_command(registry)

@@ -7,6 +7,7 @@ from workflow.cases import models as cases_models
 from workflow.clock import models as clock_models
 from workflow.notices import models as notices_models
 from workflow.org import models as org_models
+from workflow.registry import models as registry_models
 
-MODEL_MODULES = (org_models, clock_models, cases_models, notices_models)
+MODEL_MODULES = (org_models, clock_models, cases_models, notices_models, registry_models)
 metadata = Base.metadata

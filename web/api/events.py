@@ -21,6 +21,7 @@ from web.api.cloudevents import (
     read_event,
 )
 from web.api.errors import documented, error_response, validation_error
+from web.api.registry import route_by_address
 from web.session import engine, publish_event
 from workflow.cases.intake import (
     MAX_BATCH_EVENTS,
@@ -73,6 +74,8 @@ def post_event() -> Any:
         raw = read_event(request)
     except UnreadableEvent as exc:
         return _unreadable(exc)
+    if raw.get("type") == SUBMITTED and (unrouted := route_by_address(raw)) is not None:
+        return error_response(422, "invalid", unrouted.problem, [unrouted])
     if raw.get("type") != SUBMITTED:
         # Validate the envelope first so that its own faults are named before the type's.
         try:
@@ -94,7 +97,12 @@ def post_event() -> Any:
 def _post_batch() -> Any:
     """Accept a batch: every event checked first, all stored in one transaction, one task published."""
     try:
-        events = parse_batch(read_batch(request))
+        items = read_batch(request)
+        routed = [route_by_address(raw, f"[{i}].") if isinstance(raw, dict) and raw.get("type") == SUBMITTED
+                  else None for i, raw in enumerate(items[:MAX_BATCH_EVENTS])]
+        if problems := [p for p in routed if p is not None]:
+            return error_response(422, "invalid", problems[0].problem, problems)
+        events = parse_batch(items)
         answers = accept_batch(engine(), events)
     except UnreadableEvent as exc:
         return _unreadable(exc)

@@ -1,0 +1,154 @@
+"""The registers on the API: address look-up, a household (masked per role), the 台账 export; routing by address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel, Field
+
+from schemas.api import Problem
+from web.api.auth import SECURITY, current_user, staff_required
+from web.api.errors import documented
+from web.session import db_session
+from workflow.base.errors import InvalidInput
+from workflow.registry.addresses import by_household, match, search
+from workflow.registry.exporter import export_workbook
+from workflow.registry.register import address_label, get_household, household_view, subtree_ids
+
+api = APIBlueprint("registry", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="registry")],
+                   abp_security=SECURITY)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class AddressQuery(BaseModel):
+    """The text to look for in addresses."""
+
+    q: str = Field(min_length=1, max_length=200, description="Part of an address, e.g. 金桂园1号楼 or 1单元101")
+
+
+class AddressOut(BaseModel):
+    """A registered room, its grid and the household living there."""
+
+    id: int
+    address: str
+    grid: str
+    household_id: int | None
+
+
+class AddressList(BaseModel):
+    """Matching addresses of the caller's subtree, at most 20."""
+
+    addresses: list[AddressOut]
+
+
+class HouseholdPath(BaseModel):
+    """A household in the URL."""
+
+    household_id: int
+
+
+class HouseholdQuery(BaseModel):
+    """Whether to show the residents' full details (allowed roles only; logged)."""
+
+    reveal: bool = False
+
+
+class TagOut(BaseModel):
+    """A tag of a resident."""
+
+    code: str
+    label: str
+
+
+class ResidentOut(BaseModel):
+    """A member of a household, masked unless revealed."""
+
+    id: int
+    name: str
+    relation: str | None
+    sex: str | None
+    birth_year: int | None
+    birth_date: str | None = Field(description="Only when revealed")
+    phone: str | None
+    id_number: str | None
+    tags: list[TagOut]
+
+
+class StepOut(BaseModel):
+    """A change, reveal or export of the household's register: who, when, what."""
+
+    kind: str
+    actor: str
+    at: str
+    detail: dict[str, Any]
+
+
+class HouseholdOut(BaseModel):
+    """A household, its residents and its history."""
+
+    id: int
+    address: str
+    grid: str
+    revealed: bool
+    residents: list[ResidentOut]
+    steps: list[StepOut]
+
+
+@api.get("/addresses", summary="Look up addresses", responses={200: AddressList, **documented(401, 422)})
+@staff_required
+def get_addresses(query: AddressQuery) -> Any:
+    """Return the registered rooms of the caller's subtree whose address contains ``q``."""
+    user = current_user()
+    with db_session() as session:
+        found = search(session, query.q, subtree_ids(session, user.unit_id))
+        return AddressList(addresses=[
+            AddressOut(id=a.id, address=address_label(a), grid=a.building.grid.code, household_id=h)
+            for a, h in found]).model_dump()
+
+
+@api.get("/households/<int:household_id>", summary="Read a household",
+         responses={200: HouseholdOut, **documented(401, 403, 404)})
+@staff_required
+def get_household_view(path: HouseholdPath, query: HouseholdQuery) -> Any:
+    """Return a household of the caller's subtree, masked unless ``reveal`` (grid leader, central household, branch)."""
+    user = current_user()
+    with db_session() as session:
+        household = get_household(session, path.household_id, user)
+        return HouseholdOut.model_validate(household_view(session, household, user, reveal=query.reveal)).model_dump()
+
+
+@api.get("/registry/export", summary="Export the register as XLSX",
+         responses={200: None, **documented(401)})
+@staff_required
+def get_export() -> Any:
+    """Return the 台账 of the caller's subtree as XLSX, masked per role; the export is logged."""
+    user = current_user()
+    with db_session() as session:
+        data, _ = export_workbook(session, user)
+    return Response(data, mimetype=XLSX, headers={"Content-Disposition": 'attachment; filename="registry.xlsx"'})
+
+
+def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
+    """Fill ``data.grid`` of a raw submitted event from its ``address`` or ``household``; return the problem if any.
+
+    Left alone: an event that names a grid, or whose data is malformed (validation names that later).
+    """
+    data = raw.get("data") if isinstance(raw, dict) else None
+    if not isinstance(data, dict) or data.get("grid") is not None:
+        return None
+    address, household = data.get("address"), data.get("household")
+    try:
+        with db_session() as session:
+            if isinstance(household, int) and not isinstance(household, bool):
+                found = by_household(session, household, fld=f"{prefix}data.household")
+            elif isinstance(address, str) and address.strip():
+                found = match(session, address, fld=f"{prefix}data.address")
+            else:
+                return None
+            data["grid"] = found.grid_code
+    except InvalidInput as exc:
+        return Problem(field=exc.field, problem=exc.message)
+    return None
