@@ -7,7 +7,16 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import SelectChoice
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
@@ -106,3 +115,12 @@ class EvaluationForm(PageForm):
                                   (5, _l("Very satisfied")), (4, _l("Satisfied")), (3, _l("Neutral")),
                                   (2, _l("Unsatisfied")), (1, _l("Very unsatisfied")))])
     comment = TextAreaField(_l("Anything to add?"), validators=[Optional(), Length(max=1000)])
+
+
+class RegistryImportForm(PageForm):
+    """A 台账 to import: the file, its sheet, a dry run or not, the good rows only or not."""
+
+    file = FileField(_l("台账 file (.xlsx or .csv)"), validators=[DataRequired()])
+    sheet = StringField(_l("Sheet (empty: the first)"), validators=[Optional(), Length(max=100)])
+    dry_run = BooleanField(_l("Only check, store nothing"), default=True)
+    good_rows_only = BooleanField(_l("Store the good rows even if some are refused"))

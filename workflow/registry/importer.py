@@ -202,16 +202,18 @@ def check_row(number: int, cells: dict[str, object], buildings: dict[tuple[str, 
 
 def import_rows(session: Session, rows: Iterator[tuple[int, tuple[object, ...]]], actor: str, *,
                 dry_run: bool = False, good_rows_only: bool = False,
-                progress: Callable[[int], None] | None = None) -> ImportReport:
+                progress: Callable[[int], None] | None = None, unit_ids: set[int] | None = None) -> ImportReport:
     """Check every row, then store the households and residents if nothing blocks (or only the good rows).
 
-    Nothing is written on a dry run, nor when a row is refused and ``good_rows_only`` is off.
+    Nothing is written on a dry run, nor when a row is refused and ``good_rows_only`` is off. With
+    ``unit_ids`` (a member's subtree), a building of another grid is as unknown as one not registered.
 
     Raises:
         InvalidInput: the file has no header row naming the required columns.
     """
     report = ImportReport()
-    buildings = {(b.compound, b.name): b.id for b in session.scalars(select(Building))}
+    buildings = {(b.compound, b.name): b.id for b in session.scalars(select(Building))
+                 if unit_ids is None or b.grid_unit_id in unit_ids}
     # Where each registered ID number lives, so a person already in another household is refused up front.
     registered = {number: (building_id, entrance, room) for number, building_id, entrance, room in session.execute(
         select(Resident.id_number, Address.building_id, Address.entrance, Address.room)
