@@ -10,12 +10,15 @@ from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
 from schemas.api import Problem
+from schemas.vocabulary import Role
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session
-from workflow.base.errors import InvalidInput
+from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
 from workflow.registry.addresses import by_household, match, search
 from workflow.registry.exporter import export_workbook
+from workflow.registry.models import PartyMember
+from workflow.registry.party import look_after, member_view, members_of
 from workflow.registry.register import address_label, get_household, household_view, subtree_ids
 
 api = APIBlueprint("registry", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="registry")],
@@ -129,6 +132,71 @@ def get_export() -> Any:
     with db_session() as session:
         data, _ = export_workbook(session, user)
     return Response(data, mimetype=XLSX, headers={"Content-Disposition": 'attachment; filename="registry.xlsx"'})
+
+
+class CaredHousehold(BaseModel):
+    """A household a central household looks after."""
+
+    id: int
+    address: str
+
+
+class PartyMemberOut(BaseModel):
+    """A party member of a branch, masked unless the caller's role sees full details."""
+
+    id: int
+    name: str
+    branch: str
+    phone: str | None
+    central_household: bool
+    in_service: bool
+    service: str | None
+    households: list[CaredHousehold]
+    below_target: bool = Field(description="A central household looking after fewer than 5 households")
+
+
+class PartyMemberList(BaseModel):
+    """The party members of the caller's branches."""
+
+    party_members: list[PartyMemberOut]
+
+
+class PartyMemberPath(BaseModel):
+    """A party member in the URL."""
+
+    member_id: int
+
+
+class CareRequest(BaseModel):
+    """The households a central household looks after, 5 to 20."""
+
+    households: list[int] = Field(description="Household ids, 5 to 20")
+
+
+@api.get("/party-members", summary="List party members", responses={200: PartyMemberList, **documented(401)})
+@staff_required
+def get_party_members() -> Any:
+    """Return the party members of the caller's branches, with the households each looks after."""
+    user = current_user()
+    with db_session() as session:
+        return PartyMemberList(party_members=[PartyMemberOut.model_validate(member_view(session, m, user))
+                                              for m in members_of(session, user)]).model_dump()
+
+
+@api.put("/party-members/<int:member_id>/households", summary="Set the households a central household looks after",
+         responses={200: PartyMemberOut, **documented(401, 403, 404, 422)})
+@staff_required
+def put_care(path: PartyMemberPath, body: CareRequest) -> Any:
+    """Replace the households a central household looks after (5 to 20); branch secretaries of its branch and above."""
+    user = current_user()
+    with db_session() as session:
+        member = session.get(PartyMember, path.member_id)
+        if member is None or member.branch_unit_id not in subtree_ids(session, user.unit_id):
+            raise NotFound(N_("no party member %(id)s"), id=str(path.member_id))
+        if user.role not in (Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY):
+            raise Forbidden(N_("only a branch secretary sets the households a central household looks after"))
+        look_after(session, member.id, body.households, user.name)
+        return PartyMemberOut.model_validate(member_view(session, member, user)).model_dump()
 
 
 def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
