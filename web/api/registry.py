@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
@@ -10,16 +11,18 @@ from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
 from schemas.api import Problem
-from schemas.vocabulary import Role
+from schemas.vocabulary import Category, Role, Severity
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
-from web.session import db_session
+from web.session import db_session, publish_event
 from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
+from workflow.cases.tracking import display
 from workflow.registry.addresses import by_household, match, search
 from workflow.registry.exporter import export_workbook
 from workflow.registry.models import PartyMember
 from workflow.registry.party import look_after, member_view, members_of
 from workflow.registry.register import address_label, get_household, household_view, subtree_ids
+from workflow.registry.visits import coverage, record_visit
 
 api = APIBlueprint("registry", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="registry")],
                    abp_security=SECURITY)
@@ -197,6 +200,90 @@ def put_care(path: PartyMemberPath, body: CareRequest) -> Any:
             raise Forbidden(N_("only a branch secretary sets the households a central household looks after"))
         look_after(session, member.id, body.households, user.name)
         return PartyMemberOut.model_validate(member_view(session, member, user)).model_dump()
+
+
+class VisitCase(BaseModel):
+    """The case a visit's problem becomes: its category, and optionally severity and description (default: the note)."""
+
+    category: Category
+    severity: Severity | None = None
+    description: str | None = Field(default=None, max_length=4000)
+
+
+class VisitRequest(BaseModel):
+    """A patrol visit to one of the caller's households."""
+
+    household: int
+    visited_on: date | None = Field(default=None, description="Default: today")
+    met: str | None = Field(default=None, max_length=100, description="Whom the visitor met")
+    outcome: Literal["nothing", "service", "risk", "case"] = Field(
+        description="nothing to report, a need for a service, a risk noticed, or a problem to log as a case")
+    note: str | None = Field(default=None, max_length=2000)
+    case: VisitCase | None = Field(default=None, description="Required when outcome is case")
+
+
+class VisitOut(BaseModel):
+    """A stored visit; with the case it became, if any."""
+
+    visit_id: int
+    case_id: int | None
+    tracking_code: str | None
+
+
+class CoverageQuery(BaseModel):
+    """A unit and a month."""
+
+    unit: str = Field(min_length=1, max_length=64, description="Code of a unit of the caller's subtree")
+    month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, e.g. 2026-11")
+
+
+class GridCoverage(BaseModel):
+    """A grid's households visited in the month."""
+
+    grid: str
+    name: str
+    households: int
+    visited: int
+    coverage: float | None
+    not_visited: list[CaredHousehold]
+
+
+class CoverageOut(BaseModel):
+    """走访覆盖率: the share of households visited in the month, per grid, with those not visited."""
+
+    unit: str
+    month: str
+    households: int
+    visited: int
+    coverage: float | None
+    visits: int
+    grids: list[GridCoverage]
+
+
+@api.post("/visits", summary="Record a patrol visit", responses={201: VisitOut, **documented(401, 403, 404, 422)})
+@staff_required
+def post_visit(body: VisitRequest) -> Any:
+    """Record a visit (grid leaders, central households); a ``case`` outcome logs a case prefilled from the visit."""
+    user = current_user()
+    with db_session() as session:
+        recorded = record_visit(session, user, body.household, visited_on=body.visited_on, met=body.met,
+                                outcome=body.outcome, note=body.note,
+                                case=body.case.model_dump(mode="json") if body.case else None)
+    case_id = tracking_code = None
+    if recorded.case is not None:
+        publish_event(recorded.case.inbox_id)
+        case_id, tracking_code = recorded.case.case_id, display(recorded.case.tracking_code or "")
+    return VisitOut(visit_id=recorded.visit_id, case_id=case_id, tracking_code=tracking_code).model_dump(), 201
+
+
+@api.get("/analysis/coverage", summary="Monthly visit coverage",
+         responses={200: CoverageOut, **documented(401, 404, 422)})
+@staff_required
+def get_coverage(query: CoverageQuery) -> Any:
+    """Return each grid's share of households visited in the month under a unit, and who was not visited."""
+    user = current_user()
+    with db_session() as session:
+        return CoverageOut.model_validate(coverage(session, user, query.unit, query.month)).model_dump()
 
 
 def route_by_address(raw: Any, prefix: str = "") -> Problem | None:

@@ -115,3 +115,20 @@ class RegistryStep(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Visit(Base):
+    """A patrol visit (排查走访) to a household: who went, when, whom they met, what they found."""
+
+    __tablename__ = "registry_visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("registry_households.id"), index=True)
+    visitor: Mapped[str] = mapped_column(String(64))
+    visited_on: Mapped[date] = mapped_column(Date, index=True)
+    met: Mapped[str | None] = mapped_column(String(100))
+    # nothing | service (a need for a service) | risk (a tension, a resident in difficulty) | case
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(2000))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -149,4 +149,5 @@ def test_export_is_masked_per_role_and_logged(registry_engine: Engine, client: A
 
 def test_routes_are_in_openapi(client: Any) -> None:
     paths = client.get("/openapi.json").get_json()["paths"]
-    assert {"/api/v1/addresses", "/api/v1/households/{household_id}", "/api/v1/registry/export"} <= set(paths)
+    assert {"/api/v1/addresses", "/api/v1/households/{household_id}", "/api/v1/registry/export", "/api/v1/visits",
+            "/api/v1/analysis/coverage", "/api/v1/party-members"} <= set(paths)
