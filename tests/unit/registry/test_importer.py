@@ -190,3 +190,18 @@ def test_the_refused_rows_report_is_a_workbook(registry_engine: Engine, tmp_path
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert values[0] == ("行", "列", "问题") and values[1][:2] == (3, "联系电话")
+
+
+def test_an_interrupted_import_stores_nothing_and_runs_again_whole(registry_engine: Engine, tmp_path: Path) -> None:
+    path = workbook(tmp_path, good_rows())
+    before = count(registry_engine, Resident)
+
+    def stop_at_row_4(number: int) -> None:
+        if number == 4:
+            raise KeyboardInterrupt  # Ctrl-C, or a worker killed, half-way through the file
+
+    with pytest.raises(KeyboardInterrupt), unit_of_work(registry_engine) as session:
+        import_rows(session, read_rows(path), "tester", progress=stop_at_row_4)
+    assert count(registry_engine, Resident) == before
+    report = run(registry_engine, path)
+    assert report.stored and report.residents_added == 3 and count(registry_engine, Resident) == before + 3

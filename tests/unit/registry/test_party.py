@@ -16,7 +16,7 @@ from workflow.registry.party import look_after, member_view, members_of
 def test_central_households_look_after_5_to_20(engine: Engine) -> None:
     with unit_of_work(engine) as session:
         load_demo_register(session)
-        member = session.scalars(select(PartyMember)).first()
+        member = session.scalars(select(PartyMember).order_by(PartyMember.id)).first()
         assert member is not None and member.central_household
         leader = user_by_name(session, "xy01a1.leader")
         view = member_view(session, member, leader)
