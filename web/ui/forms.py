@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -124,3 +125,17 @@ class RegistryImportForm(PageForm):
     sheet = StringField(_l("Sheet (empty: the first)"), validators=[Optional(), Length(max=100)])
     dry_run = BooleanField(_l("Only check, store nothing"), default=True)
     good_rows_only = BooleanField(_l("Store the good rows even if some are refused"))
+
+
+class VisitForm(PageForm):
+    """A patrol visit recorded from the phone: when, whom, what was found, and a case if there is a problem."""
+
+    visited_on = DateField(_l("Date of the visit"), validators=[Optional()])
+    met = StringField(_l("Who was met"), validators=[Optional(), Length(max=100)])
+    outcome = RadioField(_l("What was found"), choices=[
+        SelectChoice("nothing", _l("Nothing to report")), SelectChoice("service", _l("A need for a service")),
+        SelectChoice("risk", _l("A risk (a tension, a resident in difficulty)")),
+        SelectChoice("case", _l("A problem to log as a case now"))],
+        default="nothing", validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    category = SelectField(_l("Category of the case"), validators=[Optional()])

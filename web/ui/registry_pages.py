@@ -6,18 +6,20 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from wtforms.fields import SelectChoice
 
-from web.session import db_session
+from web.session import db_session, publish_event
 from web.ui.accounts import login_required, member_row
 from web.ui.errors import reason_of
-from web.ui.forms import RegistryImportForm
-from web.ui.i18n import current_language
+from web.ui.forms import RegistryImportForm, VisitForm
+from web.ui.i18n import category_name, current_language
 from web.ui.security import protect_forms
-from workflow.base import config
+from workflow.base import config, wallclock
 from workflow.base.errors import DomainError
+from workflow.cases.categories import CATEGORIES
 from workflow.registry import addresses
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import ImportReport, Problem, import_rows, problems_workbook, read_rows
@@ -29,6 +31,7 @@ from workflow.registry.register import (
     may_see_full,
     subtree_ids,
 )
+from workflow.registry.visits import coverage, record_visit
 
 bp = Blueprint("register", __name__, url_prefix="/registry")
 protect_forms(bp)
@@ -86,6 +89,62 @@ def _household_page(household_id: int, reveal: bool) -> ResponseReturnValue:
             abort(404 if exc.code == "not_found" else 403, reason_of(exc))
         can_reveal = may_see_full(user)
     return render_template("household.html", household=view, can_reveal=can_reveal)
+
+
+def _visit_form() -> VisitForm:
+    form = VisitForm()
+    form.category.choices = [SelectChoice("", "—")] + [SelectChoice(c.value, category_name(c.value))
+                                                      for c in CATEGORIES]
+    return form
+
+
+@bp.route("/households/<int:household_id>/visit", methods=["GET", "POST"])
+@login_required
+def visit(household_id: int) -> ResponseReturnValue:
+    """Record a patrol visit to one of my households; a problem found becomes a case in the same step."""
+    form = _visit_form()
+    with db_session() as session:
+        user = member_row(session)
+        try:
+            label = address_label(get_household(session, household_id, user).address)
+        except DomainError:
+            abort(404)
+    if not form.validate_on_submit():
+        return render_template("visit.html", form=form, address=label, household_id=household_id), (
+            422 if request.method == "POST" else 200)
+    case = {"category": form.category.data} if form.outcome.data == "case" and form.category.data else None
+    try:
+        with db_session() as session:
+            recorded = record_visit(session, member_row(session), household_id, visited_on=form.visited_on.data,
+                                    met=form.met.data or None, outcome=form.outcome.data or "nothing",
+                                    note=form.note.data or None, case=case)
+    except DomainError as exc:
+        if exc.code == "forbidden":
+            abort(403, reason_of(exc))
+        target = form.category if exc.field == "case.category" else form.visited_on
+        target.errors = [*target.errors, reason_of(exc)]
+        return render_template("visit.html", form=form, address=label, household_id=household_id), 422
+    if recorded.case is not None and recorded.case.case_id is not None:
+        publish_event(recorded.case.inbox_id)
+        flash(gettext("Visit recorded; the problem is logged as a case."), "success")
+        return redirect(url_for("casework.show", case_id=recorded.case.case_id))
+    flash(gettext("Visit recorded."), "success")
+    return redirect(url_for("register.household", household_id=household_id))
+
+
+@bp.get("/coverage")
+@login_required
+def coverage_page() -> ResponseReturnValue:
+    """走访覆盖率 of my unit (or a unit below) for a month: each grid's share, the households not visited."""
+    month = request.args.get("month") or wallclock.now().strftime("%Y-%m")
+    with db_session() as session:
+        user = member_row(session)
+        unit = request.args.get("unit") or user.unit.code
+        try:
+            report = coverage(session, user, unit, month)
+        except DomainError as exc:
+            abort(404 if exc.code == "not_found" else 422, reason_of(exc))
+    return render_template("coverage.html", report=report, month=month)
 
 
 @bp.get("/export.xlsx")

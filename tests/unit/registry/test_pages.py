@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, select
 
 from tests.unit.registry.test_importer import HEADER, good_rows
 from tests.unit.ui_helpers import Browser
 from workflow.base.db import unit_of_work
+from workflow.cases.models import Case
 from workflow.registry.demo import load_demo_register
-from workflow.registry.models import RegistryStep, Resident
+from workflow.registry.models import RegistryStep, Resident, Visit
 
 
 @pytest.fixture
@@ -83,3 +85,24 @@ def test_export_page_is_logged(app: Any, registry_engine: Engine) -> None:
     assert len(rows) == 1 + 5 and rows[1][5] == "周桂芝"  # a grid leader's export has full details
     with unit_of_work(registry_engine) as session:
         assert session.scalars(select(RegistryStep.actor).where(RegistryStep.kind == "export")).one() == "xy01a1.leader"
+
+
+@time_machine.travel("2026-11-20T02:00:00+00:00", tick=False)
+def test_a_visit_from_the_phone_that_finds_a_dispute_becomes_a_case(app: Any, registry_engine: Engine) -> None:
+    leader = Browser(app, registry_engine, "xy01a1.leader")
+    assert "Record a visit" in leader.get("/registry/households/2").text
+    page = "/registry/households/2/visit"
+    missing = leader.post_form(page, page, {"outcome": "case", "note": "与楼上因漏水争执", "category": ""})
+    assert missing.status_code == 422 and "needs its category" in missing.text
+    answer = leader.post_form(page, page, {"outcome": "case", "met": "孙立军", "note": "与楼上因漏水争执",
+                                           "category": "NEI", "visited_on": "2026-11-19"})
+    assert answer.status_code == 302 and "/cases/" in answer.headers["Location"]
+    with unit_of_work(registry_engine) as session:
+        visit = session.scalars(select(Visit)).one()
+        case = session.get(Case, visit.case_id)
+        assert case is not None and (case.channel, case.description) == ("grid_patrol", "与楼上因漏水争执")
+    history = leader.get("/registry/households/2").text
+    assert "visited" in history
+    branch = Browser(app, registry_engine, "xy01a.secretary")
+    coverage = branch.get("/registry/coverage?month=2026-11").text
+    assert "1 of 6 households visited in 2026-11 (1 visits)." in coverage and "金桂园 1号楼 1单元 101" in coverage
