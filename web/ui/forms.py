@@ -72,6 +72,8 @@ class NewCaseForm(PageForm):
 
     category = SelectField(_l("Category"), validators=[DataRequired()])
     grid = SelectField(_l("Grid"), validators=[DataRequired()])
+    address = StringField(_l("Or the address (the case goes to that building's grid)"),
+                          validators=[Optional(), Length(max=200)])
     severity = SelectField(_l("Severity"), validators=[Optional()])
     description = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=4000)])
     reporter_name = StringField(_l("Resident's name"), validators=[Optional(), Length(max=64)])

@@ -26,6 +26,8 @@ from workflow.cases.attachments import MAX_PHOTO_BYTES, add_photo
 from workflow.cases.categories import CATEGORIES
 from workflow.cases.intake import accept_submission
 from workflow.cases.models import Case
+from workflow.registry.addresses import match
+from workflow.registry.register import address_label, households_of, subtree_ids
 
 bp = Blueprint("staff", __name__)
 protect_forms(bp)
@@ -95,12 +97,22 @@ def new_case() -> ResponseReturnValue:
     form = NewCaseForm()
     _fill_choices(form)
     suggested = {c.value: info.default_severity.value for c, info in CATEGORIES.items()}
-    if not form.validate_on_submit():
+    with db_session() as session:
+        user = member_row(session)
+        addresses = [address_label(h.address) for h in households_of(session, user)]
+        grid = form.grid.data
+        if form.validate_on_submit() and form.address.data:
+            # The register turns the address into its building's grid, within the member's own subtree.
+            try:
+                grid = match(session, form.address.data, subtree_ids(session, user.unit_id)).grid_code
+            except DomainError as exc:
+                form.address.errors = [*form.address.errors, reason_of(exc)]
+    if request.method != "POST" or form.errors:
         status = 422 if request.method == "POST" else 200
-        return render_template("new_case.html", form=form, suggested=suggested), status
+        return render_template("new_case.html", form=form, suggested=suggested, addresses=addresses), status
     who = member()
     data: dict[str, Any] = {
-        "category": form.category.data, "grid": form.grid.data, "description": form.description.data,
+        "category": form.category.data, "grid": grid, "description": form.description.data,
         "channel": Channel.GRID_PATROL.value,
     }
     if form.severity.data:
@@ -117,7 +129,7 @@ def new_case() -> ResponseReturnValue:
     except ValidationError as exc:
         first = exc.errors()[0]
         form.description.errors = [*form.description.errors, f"{'.'.join(map(str, first['loc']))}: {first['msg']}"]
-        return render_template("new_case.html", form=form, suggested=suggested), 422
+        return render_template("new_case.html", form=form, suggested=suggested, addresses=addresses), 422
     photo = request.files.get("photo")
     photo_bytes = photo.read() if photo is not None and photo.filename else b""
     accepted = accept_submission(engine(), event)

@@ -106,3 +106,18 @@ def test_a_visit_from_the_phone_that_finds_a_dispute_becomes_a_case(app: Any, re
     branch = Browser(app, registry_engine, "xy01a.secretary")
     coverage = branch.get("/registry/coverage?month=2026-11").text
     assert "1 of 6 households visited in 2026-11 (1 visits)." in coverage and "金桂园 1号楼 1单元 101" in coverage
+
+
+def test_the_new_case_form_takes_an_address_of_my_subtree(app: Any, registry_engine: Engine) -> None:
+    branch = Browser(app, registry_engine, "xy01a.secretary")
+    form = branch.get("/cases/new").text
+    assert '<option value="金桂园 2号楼 1单元 101">' in form  # the address picker offers the register's rooms
+    data = {"category": "NOI", "grid": "XY-01-A-1", "severity": "", "description": "楼上夜间装修噪音"}
+    answer = branch.post_form("/cases/new", "/cases/new", {**data, "address": "金桂园2号楼1单元101"})
+    assert answer.status_code == 302, answer.text
+    with unit_of_work(registry_engine) as session:
+        case = session.get(Case, int(answer.headers["Location"].rsplit("/", 1)[1]))
+        assert case is not None and case.grid_unit.code == "XY-01-A-2"
+    unknown = branch.post_form("/cases/new", "/cases/new", {**data, "address": "铁路新村3号楼"})
+    assert unknown.status_code == 422 and "No building of the register matches" not in unknown.text
+    assert "no building of the register matches" in unknown.text  # another branch's building is not offered
