@@ -81,6 +81,7 @@ class ResidentOut(BaseModel):
     phone: str | None
     id_number: str | None
     tags: list[TagOut]
+    vulnerable: bool = Field(description="Tagged as vulnerable: may have the 爱心呼叫 line")
 
 
 class StepOut(BaseModel):

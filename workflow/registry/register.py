@@ -95,6 +95,7 @@ def household_view(session: Session, household: Household, user: User, *, reveal
             "phone": r.phone if reveal else mask_phone(r.phone),
             "id_number": r.id_number if reveal else mask_id_number(r.id_number),
             "tags": [{"code": t, "label": known[t].label(language) if t in known else t} for t in r.tags],
+            "vulnerable": any(known[t].vulnerable for t in r.tags if t in known),
         })
     steps = session.scalars(select(RegistryStep).where(RegistryStep.household_id == household.id)
                             .order_by(RegistryStep.id))
