@@ -71,14 +71,25 @@ class CaseSubmitted(BaseModel):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul,
                            NoNulSchema]
     grid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul,
-                    NoNulSchema] = Field(
-        description="Code of the grid unit where it happened"
+                    NoNulSchema] | None = Field(
+        default=None, description="Code of the grid unit where it happened; or give address or household"
     )
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        default=None, description="Where it happened as an address of the register (compound + building "
+        "[+ entrance + room], e.g. 金桂园1号楼1单元101); the case goes to that building's grid",
+        examples=["金桂园1号楼1单元101"])
+    household: int | None = Field(default=None, description="Id of a household of the register, instead of grid")
     severity: Severity | None = Field(default=None, description="P0-P3; the category's default if absent")
     channel: Channel = Channel.API
     reporter: Person | None = None
     parties: list[Party] = Field(default_factory=list, max_length=20)
     occurred_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _a_place(self) -> CaseSubmitted:
+        if self.grid is None and self.address is None and self.household is None:
+            raise ValueError("give the place as grid, address or household")
+        return self
 
 
 class CaseActionRequested(BaseModel):

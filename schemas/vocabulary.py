@@ -95,6 +95,7 @@ class Channel(StrEnum):
     TRANSFER_12345 = "12345"
     REFERRAL = "referral"
     API = "api"
+    LOVE_CALL = "love_call"  # 爱心呼叫: a vulnerable resident's one-tap link or help number
 
 
 class PartyRole(StrEnum):

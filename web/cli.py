@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from schemas.vocabulary import Level
+from web.cli_registry import registry
 from workflow.base import config
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
@@ -502,3 +503,6 @@ def report_monthly(unit_code: str, month: str, out: Path | None, language: str) 
         return
     target.write_bytes(content)
     click.echo(f"report {report_id}: {unit_code} {month} written to {target} ({len(content):,} bytes)")
+
+
+main.add_command(registry)

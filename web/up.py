@@ -25,6 +25,7 @@ from workflow.notices.org_file import import_org
 from workflow.org.members import create_token, set_password
 from workflow.org.models import ApiToken, User
 from workflow.org.tree import DEMO_ORG_FILE, is_empty, read_org_file
+from workflow.registry.demo import load_demo_register
 
 # Demo members who get a token and a password on first start, so the API and the pages can be tried at once.
 DEMO_USERS = ("xy01a1.leader", "xy01a.secretary", "xy01.secretary", "xy.street")
@@ -41,6 +42,7 @@ def prepare() -> tuple[dict[str, str], dict[str, str]]:
         if not is_empty(session):
             return tokens, passwords
         import_org(session, read_org_file(DEMO_ORG_FILE))
+        load_demo_register(session)
         for name in (*DEMO_USERS, DEMO_ADMIN):
             user = session.scalars(select(User).where(User.name == name)).one()
             if name != DEMO_ADMIN and session.scalars(

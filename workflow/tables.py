@@ -9,6 +9,8 @@ from workflow.clock import models as clock_models
 from workflow.integrators import models as integrators_models
 from workflow.notices import models as notices_models
 from workflow.org import models as org_models
+from workflow.registry import models as registry_models
 
-MODEL_MODULES = (org_models, clock_models, cases_models, integrators_models, notices_models, analysis_models)
+MODEL_MODULES = (org_models, clock_models, cases_models, integrators_models, notices_models, analysis_models,
+                 registry_models)
 metadata = Base.metadata

@@ -22,6 +22,7 @@ from web.api.cloudevents import (
 )
 from web.api.errors import documented, error_response, validation_error
 from web.api.integrator_keys import Refusal, check_key, events_require_key, key_of
+from web.api.registry import route_by_address
 from web.api.throttle import refuse_over_limit
 from web.session import db_session, engine, publish_event
 from workflow.cases.intake import (
@@ -95,6 +96,8 @@ def post_event() -> Any:
         raw = read_event(request)
     except UnreadableEvent as exc:
         return _unreadable(exc)
+    if raw.get("type") == SUBMITTED and (unrouted := route_by_address(raw)) is not None:
+        return error_response(422, "invalid", unrouted.problem, [unrouted])
     if raw.get("type") != SUBMITTED:
         # Validate the envelope first so that its own faults are named before the type's.
         try:
@@ -123,6 +126,10 @@ def _post_batch(holder: KeyHolder | None) -> Any:
             for item in items:
                 if isinstance(item, dict):
                     item["source"] = holder.source
+        routed = [route_by_address(raw, f"[{i}].") if isinstance(raw, dict) and raw.get("type") == SUBMITTED
+                  else None for i, raw in enumerate(items[:MAX_BATCH_EVENTS])]
+        if problems := [p for p in routed if p is not None]:
+            return error_response(422, "invalid", problems[0].problem, problems)
         events = parse_batch(items)
         answers = accept_batch(engine(), events)
     except UnreadableEvent as exc:

@@ -13,6 +13,8 @@ from web.ui import (
     exports,
     i18n,
     integrators,
+    love_call,
+    registry_pages,
     reports,
     resident,
     security,
@@ -38,5 +40,5 @@ def init_ui(app: Flask) -> None:
                                  delivery_status_label=wording.delivery_status_label,
                                  answer_label=wording.answer_label, satisfaction_label=wording.satisfaction_label)
     for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, resident.bp, admin.bp, integrators.bp,
-                      analysis.bp, exports.bp, reports.bp):
+                      analysis.bp, exports.bp, reports.bp, registry_pages.bp, love_call.bp):
         app.register_blueprint(blueprint)

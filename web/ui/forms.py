@@ -6,8 +6,18 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
-from wtforms import HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField, MultipleFileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import SelectChoice
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, StopValidation
@@ -83,6 +93,8 @@ class NewCaseForm(PageForm):
     # Chosen by the leader every time: a preselected first category got cases filed under it in a hurry.
     category = SelectField(_l("Category"), validators=[DataRequired(message=_l("Choose the category."))])
     grid = SelectField(_l("Grid"), validators=[DataRequired()])
+    address = StringField(_l("Or the address (the case goes to that building's grid)"),
+                          validators=[Optional(), Length(max=200)])
     severity = SelectField(_l("Severity"), validators=[Optional()])
     description = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=4000)])
     reporter_name = StringField(_l("Resident's name"), validators=[NamedWithPhone("reporter_phone"), Length(max=64)])
@@ -130,3 +142,26 @@ class EvaluationForm(PageForm):
                                   (5, _l("Very satisfied")), (4, _l("Satisfied")), (3, _l("Neutral")),
                                   (2, _l("Unsatisfied")), (1, _l("Very unsatisfied")))])
     comment = TextAreaField(_l("Anything to add?"), validators=[Optional(), Length(max=1000)])
+
+
+class RegistryImportForm(PageForm):
+    """A 台账 to import: the file, its sheet, a dry run or not, the good rows only or not."""
+
+    file = FileField(_l("台账 file (.xlsx or .csv)"), validators=[DataRequired()])
+    sheet = StringField(_l("Sheet (empty: the first)"), validators=[Optional(), Length(max=100)])
+    dry_run = BooleanField(_l("Only check, store nothing"), default=True)
+    good_rows_only = BooleanField(_l("Store the good rows even if some are refused"))
+
+
+class VisitForm(PageForm):
+    """A patrol visit recorded from the phone: when, whom, what was found, and a case if there is a problem."""
+
+    visited_on = DateField(_l("Date of the visit"), validators=[Optional()])
+    met = StringField(_l("Who was met"), validators=[Optional(), Length(max=100)])
+    outcome = RadioField(_l("What was found"), choices=[
+        SelectChoice("nothing", _l("Nothing to report")), SelectChoice("service", _l("A need for a service")),
+        SelectChoice("risk", _l("A risk (a tension, a resident in difficulty)")),
+        SelectChoice("case", _l("A problem to log as a case now"))],
+        default="nothing", validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    category = SelectField(_l("Category of the case"), validators=[Optional()])

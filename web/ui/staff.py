@@ -16,16 +16,19 @@ from schemas.events import SUBMITTED, CaseSubmittedEvent
 from schemas.vocabulary import Channel, PartyRole, Severity
 from web.session import db_session, engine, publish_event
 from web.ui.accounts import PARTY_ROLES, login_required, member, member_row, roles_required
+from web.ui.errors import reason_of
 from web.ui.forms import NewCaseForm
 from web.ui.i18n import category_name
 from web.ui.security import limiter, protect_forms
 from workflow.base import wallclock
-from workflow.base.errors import EventConflict
+from workflow.base.errors import DomainError, EventConflict
 from workflow.cases import worklists
 from workflow.cases.attachments import MAX_PHOTOS, Photo, PhotoRefused, add_photo, photo_max_bytes, prepare_photo
 from workflow.cases.categories import CATEGORIES
 from workflow.cases.intake import accept_submission, case_of_event
 from workflow.cases.models import Case
+from workflow.registry.addresses import match
+from workflow.registry.register import address_label, households_of, subtree_ids
 
 bp = Blueprint("staff", __name__)
 
@@ -99,8 +102,11 @@ def _form_page(form: NewCaseForm, status: int = 200) -> ResponseReturnValue:
     suggested = {c.value: info.default_severity.value for c, info in CATEGORIES.items()}
     if not form.submission_id.data:
         form.submission_id.data = str(uuid.uuid4())
+    with db_session() as session:
+        # The member's own households, offered as addresses (the register routes them to their grid).
+        addresses = [address_label(h.address) for h in households_of(session, member_row(session))]
     return render_template("new_case.html", form=form, suggested=suggested, max_photos=MAX_PHOTOS,
-                           max_photo_mb=f"{photo_max_bytes() / (1024 * 1024):g}"), status
+                           max_photo_mb=f"{photo_max_bytes() / (1024 * 1024):g}", addresses=addresses), status
 
 
 def _photo_refusal(file_name: str, exc: PhotoRefused) -> str:
@@ -147,14 +153,24 @@ def new_case() -> ResponseReturnValue:
     """Log a complaint or dispute: the case is stored and queued for its grid at once."""
     form = NewCaseForm()
     _fill_choices(form)
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    grid = form.grid.data
+    if valid and form.address.data:
+        with db_session() as session:
+            user = member_row(session)
+            # The register turns the address into its building's grid, within the member's own subtree.
+            try:
+                grid = match(session, form.address.data, subtree_ids(session, user.unit_id)).grid_code
+            except DomainError as exc:
+                form.address.errors = [*form.address.errors, reason_of(exc)]
+    if not valid or form.address.errors:
         return _form_page(form, 422 if request.method == "POST" else 200)
     photos = _photos(form)
     if form.photo.errors:
         return _form_page(form, 422)
     who = member()
     data: dict[str, Any] = {
-        "category": form.category.data, "grid": form.grid.data, "description": form.description.data,
+        "category": form.category.data, "grid": grid, "description": form.description.data,
         "channel": Channel.GRID_PATROL.value,
     }
     if form.severity.data:

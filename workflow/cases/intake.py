@@ -122,6 +122,9 @@ def _prepare(session: Session, event: CaseSubmittedEvent) -> _Prepared:
         InvalidInput: the grid does not exist or is not a grid.
     """
     data = event.data
+    if data.grid is None:
+        # The web layer turns an address or a household into a grid (workflow/registry); intake needs the grid.
+        raise InvalidInput(N_("the place could not be turned into a grid code"), field="data.grid")
     grid = cached_unit(session, data.grid)
     if grid is None:
         raise InvalidInput(N_("no unit with code '%(code)s'"), field="data.grid", code=data.grid)

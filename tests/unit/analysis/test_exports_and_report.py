@@ -61,7 +61,7 @@ def test_a_figure_exports_to_xlsx_masked_for_the_street(app: Any, engine: Engine
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     header = list(rows[0])
-    assert len(rows) == 4 and sorted(r[0] for r in rows[1:]) == case_ids
+    assert len(rows) == 4 and sorted(int(str(r[0])) for r in rows[1:]) == case_ids
     assert {r[header.index("Reporter's phone")] for r in rows[1:]} == {"138****5678"}
     assert {r[header.index("Reporter")] for r in rows[1:]} == {"王*明"}
     assert all(REPORTER_PHONE not in str(r[header.index("Description")]) for r in rows[1:])

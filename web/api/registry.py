@@ -1,0 +1,310 @@
+"""The registers on the API: address look-up, a household (masked per role), the 台账 export; routing by address."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from flask import Response
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel, Field
+
+from schemas.api import Problem
+from schemas.vocabulary import Category, Role, Severity
+from web.api.auth import SECURITY, current_user, staff_required
+from web.api.errors import documented
+from web.session import db_session, publish_event
+from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
+from workflow.cases.tracking import display
+from workflow.registry.addresses import by_household, match, search
+from workflow.registry.exporter import export_workbook
+from workflow.registry.models import PartyMember
+from workflow.registry.party import look_after, member_view, members_of
+from workflow.registry.register import address_label, get_household, household_view, subtree_ids
+from workflow.registry.visits import coverage, record_visit
+
+api = APIBlueprint("registry", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="registry")],
+                   abp_security=SECURITY)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class AddressQuery(BaseModel):
+    """The text to look for in addresses."""
+
+    q: str = Field(min_length=1, max_length=200, description="Part of an address, e.g. 金桂园1号楼 or 1单元101")
+
+
+class AddressOut(BaseModel):
+    """A registered room, its grid and the household living there."""
+
+    id: int
+    address: str
+    grid: str
+    household_id: int | None
+
+
+class AddressList(BaseModel):
+    """Matching addresses of the caller's subtree, at most 20."""
+
+    addresses: list[AddressOut]
+
+
+class HouseholdPath(BaseModel):
+    """A household in the URL."""
+
+    household_id: int
+
+
+class HouseholdQuery(BaseModel):
+    """Whether to show the residents' full details (allowed roles only; logged)."""
+
+    reveal: bool = False
+
+
+class TagOut(BaseModel):
+    """A tag of a resident."""
+
+    code: str
+    label: str
+
+
+class ResidentOut(BaseModel):
+    """A member of a household, masked unless revealed."""
+
+    id: int
+    name: str
+    relation: str | None
+    sex: str | None
+    birth_year: int | None
+    birth_date: str | None = Field(description="Only when revealed")
+    phone: str | None
+    id_number: str | None
+    tags: list[TagOut]
+    vulnerable: bool = Field(description="Tagged as vulnerable: may have the 爱心呼叫 line")
+
+
+class StepOut(BaseModel):
+    """A change, reveal or export of the household's register: who, when, what."""
+
+    kind: str
+    actor: str
+    at: str
+    detail: dict[str, Any]
+
+
+class HouseholdOut(BaseModel):
+    """A household, its residents and its history."""
+
+    id: int
+    address: str
+    grid: str
+    revealed: bool
+    residents: list[ResidentOut]
+    steps: list[StepOut]
+
+
+@api.get("/addresses", summary="Look up addresses", responses={200: AddressList, **documented(401, 422)})
+@staff_required
+def get_addresses(query: AddressQuery) -> Any:
+    """Return the registered rooms of the caller's subtree whose address contains ``q``."""
+    user = current_user()
+    with db_session() as session:
+        found = search(session, query.q, subtree_ids(session, user.unit_id))
+        return AddressList(addresses=[
+            AddressOut(id=a.id, address=address_label(a), grid=a.building.grid.code, household_id=h)
+            for a, h in found]).model_dump()
+
+
+@api.get("/households/<int:household_id>", summary="Read a household",
+         responses={200: HouseholdOut, **documented(401, 403, 404)})
+@staff_required
+def get_household_view(path: HouseholdPath, query: HouseholdQuery) -> Any:
+    """Return a household of the caller's subtree, masked unless ``reveal`` (grid leader, central household, branch)."""
+    user = current_user()
+    with db_session() as session:
+        household = get_household(session, path.household_id, user)
+        return HouseholdOut.model_validate(household_view(session, household, user, reveal=query.reveal)).model_dump()
+
+
+@api.get("/registry/export", summary="Export the register as XLSX",
+         responses={200: None, **documented(401)})
+@staff_required
+def get_export() -> Any:
+    """Return the 台账 of the caller's subtree as XLSX, masked per role; the export is logged."""
+    user = current_user()
+    with db_session() as session:
+        data, _ = export_workbook(session, user)
+    return Response(data, mimetype=XLSX, headers={"Content-Disposition": 'attachment; filename="registry.xlsx"'})
+
+
+class CaredHousehold(BaseModel):
+    """A household a central household looks after."""
+
+    id: int
+    address: str
+
+
+class PartyMemberOut(BaseModel):
+    """A party member of a branch, masked unless the caller's role sees full details."""
+
+    id: int
+    name: str
+    branch: str
+    phone: str | None
+    central_household: bool
+    in_service: bool
+    service: str | None
+    households: list[CaredHousehold]
+    below_target: bool = Field(description="A central household looking after fewer than 5 households")
+
+
+class PartyMemberList(BaseModel):
+    """The party members of the caller's branches."""
+
+    party_members: list[PartyMemberOut]
+
+
+class PartyMemberPath(BaseModel):
+    """A party member in the URL."""
+
+    member_id: int
+
+
+class CareRequest(BaseModel):
+    """The households a central household looks after, 5 to 20."""
+
+    households: list[int] = Field(description="Household ids, 5 to 20")
+
+
+@api.get("/party-members", summary="List party members", responses={200: PartyMemberList, **documented(401)})
+@staff_required
+def get_party_members() -> Any:
+    """Return the party members of the caller's branches, with the households each looks after."""
+    user = current_user()
+    with db_session() as session:
+        return PartyMemberList(party_members=[PartyMemberOut.model_validate(member_view(session, m, user))
+                                              for m in members_of(session, user)]).model_dump()
+
+
+@api.put("/party-members/<int:member_id>/households", summary="Set the households a central household looks after",
+         responses={200: PartyMemberOut, **documented(401, 403, 404, 422)})
+@staff_required
+def put_care(path: PartyMemberPath, body: CareRequest) -> Any:
+    """Replace the households a central household looks after (5 to 20); branch secretaries of its branch and above."""
+    user = current_user()
+    with db_session() as session:
+        member = session.get(PartyMember, path.member_id)
+        if member is None or member.branch_unit_id not in subtree_ids(session, user.unit_id):
+            raise NotFound(N_("no party member %(id)s"), id=str(path.member_id))
+        if user.role not in (Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY):
+            raise Forbidden(N_("only a branch secretary sets the households a central household looks after"))
+        look_after(session, member.id, body.households, user.name)
+        return PartyMemberOut.model_validate(member_view(session, member, user)).model_dump()
+
+
+class VisitCase(BaseModel):
+    """The case a visit's problem becomes: its category, and optionally severity and description (default: the note)."""
+
+    category: Category
+    severity: Severity | None = None
+    description: str | None = Field(default=None, max_length=4000)
+
+
+class VisitRequest(BaseModel):
+    """A patrol visit to one of the caller's households."""
+
+    household: int
+    visited_on: date | None = Field(default=None, description="Default: today")
+    met: str | None = Field(default=None, max_length=100, description="Whom the visitor met")
+    outcome: Literal["nothing", "service", "risk", "case"] = Field(
+        description="nothing to report, a need for a service, a risk noticed, or a problem to log as a case")
+    note: str | None = Field(default=None, max_length=2000)
+    case: VisitCase | None = Field(default=None, description="Required when outcome is case")
+
+
+class VisitOut(BaseModel):
+    """A stored visit; with the case it became, if any."""
+
+    visit_id: int
+    case_id: int | None
+    tracking_code: str | None
+
+
+class CoverageQuery(BaseModel):
+    """A unit and a month."""
+
+    unit: str = Field(min_length=1, max_length=64, description="Code of a unit of the caller's subtree")
+    month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, e.g. 2026-11")
+
+
+class GridCoverage(BaseModel):
+    """A grid's households visited in the month."""
+
+    grid: str
+    name: str
+    households: int
+    visited: int
+    coverage: float | None
+    not_visited: list[CaredHousehold]
+
+
+class CoverageOut(BaseModel):
+    """走访覆盖率: the share of households visited in the month, per grid, with those not visited."""
+
+    unit: str
+    month: str
+    households: int
+    visited: int
+    coverage: float | None
+    visits: int
+    grids: list[GridCoverage]
+
+
+@api.post("/visits", summary="Record a patrol visit", responses={201: VisitOut, **documented(401, 403, 404, 422)})
+@staff_required
+def post_visit(body: VisitRequest) -> Any:
+    """Record a visit (grid leaders, central households); a ``case`` outcome logs a case prefilled from the visit."""
+    user = current_user()
+    with db_session() as session:
+        recorded = record_visit(session, user, body.household, visited_on=body.visited_on, met=body.met,
+                                outcome=body.outcome, note=body.note,
+                                case=body.case.model_dump(mode="json") if body.case else None)
+    case_id = tracking_code = None
+    if recorded.case is not None:
+        publish_event(recorded.case.inbox_id)
+        case_id, tracking_code = recorded.case.case_id, display(recorded.case.tracking_code or "")
+    return VisitOut(visit_id=recorded.visit_id, case_id=case_id, tracking_code=tracking_code).model_dump(), 201
+
+
+@api.get("/analysis/coverage", summary="Monthly visit coverage",
+         responses={200: CoverageOut, **documented(401, 404, 422)})
+@staff_required
+def get_coverage(query: CoverageQuery) -> Any:
+    """Return each grid's share of households visited in the month under a unit, and who was not visited."""
+    user = current_user()
+    with db_session() as session:
+        return CoverageOut.model_validate(coverage(session, user, query.unit, query.month)).model_dump()
+
+
+def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
+    """Fill ``data.grid`` of a raw submitted event from its ``address`` or ``household``; return the problem if any.
+
+    Left alone: an event that names a grid, or whose data is malformed (validation names that later).
+    """
+    data = raw.get("data") if isinstance(raw, dict) else None
+    if not isinstance(data, dict) or data.get("grid") is not None:
+        return None
+    address, household = data.get("address"), data.get("household")
+    try:
+        with db_session() as session:
+            if isinstance(household, int) and not isinstance(household, bool):
+                found = by_household(session, household, fld=f"{prefix}data.household")
+            elif isinstance(address, str) and address.strip():
+                found = match(session, address, fld=f"{prefix}data.address")
+            else:
+                return None
+            data["grid"] = found.grid_code
+    except InvalidInput as exc:
+        return Problem(field=exc.field, problem=exc.message)
+    return None

@@ -1,0 +1,129 @@
+"""Patrol visits (排查走访): a visit to a household, a problem found becoming a case at once, monthly coverage."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from schemas.events import SUBMITTED, CaseSubmittedEvent
+from schemas.vocabulary import Channel, Level, Role
+from workflow.base import wallclock
+from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
+from workflow.cases.intake import Accepted, submit_case
+from workflow.org.models import Unit, User
+from workflow.org.tree import is_at_or_above
+from workflow.registry.models import Address, Building, Household, Visit
+from workflow.registry.register import address_label, get_household, log_step, subtree_ids
+
+OUTCOMES = ("nothing", "service", "risk", "case")
+# Who visits households: the grid leader and the central households (DOMAIN.md).
+VISITING_ROLES = frozenset({Role.GRID_LEADER, Role.HOUSEHOLD_LEADER})
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A stored visit and, when it found a problem to log, the case it became."""
+
+    visit_id: int
+    case: Accepted | None
+
+
+def record_visit(session: Session, user: User, household_id: int, *, visited_on: date | None, met: str | None,
+                 outcome: str, note: str | None, case: dict[str, Any] | None = None) -> Recorded:
+    """Store a visit of the member's own households; a ``case`` outcome logs the case in the same transaction.
+
+    ``case`` holds the case's ``category`` and optional ``severity``/``description`` (default: the note);
+    the place is the household's address, the channel ``grid_patrol``.
+
+    Raises:
+        Forbidden: the member's role does not visit households.
+        NotFound: the household is not in the member's subtree.
+        InvalidInput: an unknown outcome, a visit in the future, a case outcome without a category.
+    """
+    if user.role not in VISITING_ROLES:
+        raise Forbidden(N_("only grid leaders and central households record visits"))
+    household = get_household(session, household_id, user)
+    if outcome not in OUTCOMES:
+        raise InvalidInput(N_("outcome must be one of %(outcomes)s"), field="outcome", outcomes=", ".join(OUTCOMES))
+    today = wallclock.now().date()
+    visited_on = visited_on or today
+    if visited_on > today:
+        raise InvalidInput(N_("a visit cannot be in the future"), field="visited_on")
+    accepted: Accepted | None = None
+    if outcome == "case":
+        if not case or not case.get("category"):
+            raise InvalidInput(N_("a problem to log as a case needs its category"), field="case.category")
+        data = {"category": case["category"], "description": case.get("description") or note or "-",
+                "grid": household.address.building.grid.code, "channel": Channel.GRID_PATROL.value,
+                "reporter": {"name": user.display_name}}
+        if case.get("severity"):
+            data["severity"] = case["severity"]
+        event = CaseSubmittedEvent.model_validate({
+            "specversion": "1.0", "id": str(uuid.uuid4()), "source": f"/visits/{user.name}", "type": SUBMITTED,
+            "time": wallclock.now().isoformat(), "data": data})
+        accepted = submit_case(session, event)
+    visit = Visit(household_id=household.id, visitor=user.name, visited_on=visited_on, met=met, outcome=outcome,
+                  note=note, case_id=accepted.case_id if accepted else None, recorded_at=wallclock.now())
+    session.add(visit)
+    session.flush()
+    log_step(session, user.name, "visit", {"visit": visit.id, "outcome": outcome, "on": visited_on.isoformat(),
+                                           "case": visit.case_id}, household_id=household.id)
+    return Recorded(visit.id, accepted)
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """Return the first day of ``YYYY-MM`` and of the month after.
+
+    Raises:
+        InvalidInput: not a month written YYYY-MM.
+    """
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        raise InvalidInput(N_("'%(month)s' is not a month such as 2026-11"), field="month", month=month) from None
+    return first, date(year + number // 12, number % 12 + 1, 1)
+
+
+def coverage(session: Session, user: User, unit_code: str, month: str) -> dict[str, Any]:
+    """Return each grid's share of households visited in the month under a unit, and the households not visited.
+
+    Raises:
+        NotFound: no such unit, or it is outside the member's subtree.
+        InvalidInput: a month not written YYYY-MM.
+    """
+    unit = session.scalars(select(Unit).where(Unit.code == unit_code)).one_or_none()
+    mine = session.get(Unit, user.unit_id)
+    if unit is None or mine is None or not is_at_or_above(mine, unit):
+        raise NotFound(N_("no unit with code '%(code)s' in your subtree"), field="unit", code=unit_code)
+    first, after = month_bounds(month)
+    units = subtree_ids(session, unit.id)
+    grids = session.scalars(select(Unit).where(Unit.id.in_(units), Unit.level == Level.GRID.value)
+                            .order_by(Unit.code)).all()
+    visited = set(session.scalars(select(Visit.household_id).distinct()
+                                  .where(Visit.visited_on >= first, Visit.visited_on < after)))
+    rows = []
+    total = total_visited = 0
+    for grid in grids:
+        households = session.scalars(
+            select(Household).join(Address, Household.address_id == Address.id)
+            .join(Building, Address.building_id == Building.id).where(Building.grid_unit_id == grid.id)
+            .order_by(Household.id)).all()
+        seen = [h for h in households if h.id in visited]
+        total += len(households)
+        total_visited += len(seen)
+        rows.append({"grid": grid.code, "name": grid.name, "households": len(households), "visited": len(seen),
+                     "coverage": round(len(seen) / len(households), 4) if households else None,
+                     "not_visited": [{"id": h.id, "address": address_label(h.address)}
+                                     for h in households if h.id not in visited]})
+    visits = session.scalar(select(func.count()).select_from(Visit).where(
+        Visit.visited_on >= first, Visit.visited_on < after, Visit.household_id.in_(
+            select(Household.id).join(Address, Household.address_id == Address.id)
+            .join(Building, Address.building_id == Building.id).where(Building.grid_unit_id.in_(units)))))
+    return {"unit": unit.code, "month": month, "households": total, "visited": total_visited,
+            "coverage": round(total_visited / total, 4) if total else None, "visits": visits or 0, "grids": rows}
