@@ -7,7 +7,7 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web.api import cases, errors, events, health, openapi, track, units
+from web.api import cases, errors, events, health, mediation, openapi, track, units
 from web.session import EXTENSION
 from web.ui import init_ui
 from workflow.base import config
@@ -43,7 +43,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "publish_event": settings.get("PUBLISH_EVENT") or _broker_publish_event,
         "publish_notices": settings.get("PUBLISH_NOTICES") or _broker_publish_notices,
     }
-    for blueprint in (events.api, cases.api, track.api, units.api):
+    for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
