@@ -7,6 +7,7 @@ import hashlib
 import io
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -212,3 +213,22 @@ def test_the_api_is_documented(client: FlaskClient) -> None:
     assert "/api/v1/cases/{case_id}/mediation" in doc["paths"]
     assert "/api/v1/mediations/{mediation_id}/actions/{trigger}" in doc["paths"]
     assert "/api/v1/mediations/{mediation_id}/agreement.pdf" in doc["paths"]
+
+
+def test_on_taking_effect_each_party_gets_an_sms_with_their_terms_and_the_right_to_judicial_confirmation(
+        desk: Desk, engine: Engine, sms_sink: Path) -> None:
+    from workflow.notices.delivery import deliver_due
+
+    _, mid, parties = _agreed(desk)
+    for signer in (f"party:{parties[0]}", f"party:{parties[1]}", "mediator"):
+        desk.ok(MEDIATOR, mid, "sign", signer=signer, signature=png())
+    with unit_of_work(engine) as session:
+        deliver_due(session)
+    import json
+    sent = [json.loads(line) for line in sms_sink.read_text(encoding="utf-8").splitlines()]
+    by_phone = {m["target"] if "target" in m else m.get("phone"): m for m in sent}
+    assert set(by_phone) >= {"13900001111", "13700002222"}
+    respondent = json.dumps(by_phone["13700002222"], ensure_ascii=False)
+    assert "800元" in respondent and "2026-12-20" in respondent and "司法确认" in respondent
+    applicant = json.dumps(by_phone["13900001111"], ensure_ascii=False)
+    assert "800元" not in applicant and "2026-12-31" in applicant and "137" not in applicant
