@@ -127,6 +127,9 @@ def propose(session: Session, case_id: int, user: User, mediators: list[str] | N
         raise InvalidTransition(N_("a case is mediated while a branch or a general branch handles it, "
                                    "not in state '%(state)s'"), state=case.state)
     parties = [p for p in case.parties if p.role in DISPUTE_ROLES]
+    if not any(p.role == PartyRole.APPLICANT for p in parties):
+        # The resident who reported a neighbours' dispute is its applicant unless one is named.
+        parties = [p for p in case.parties if p.role == PartyRole.REPORTER][:1] + parties
     if len(parties) < 2:
         raise InvalidTransition(N_("a mediation needs a dispute with two or more parties"))
     if any(m.state not in FINAL for m in _of_case(session, case.id)):
