@@ -135,6 +135,8 @@ class AgreementOut(BaseModel):
     effective_at: datetime | None
     sha256: str | None
     pdf_url: str | None
+    visits_due: list[date] = Field(default_factory=list, description="Follow-up visits (回访): 7 days after each "
+                                   "performance date and 30 days after the last, once the agreement is in effect")
 
 
 class MediationOut(BaseModel):

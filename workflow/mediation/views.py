@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy.orm import Session
 
 from schemas.mediation import AgreementOut, MediationOut, MediationPartyOut, SessionOut, SignatureOut
@@ -13,6 +15,18 @@ from workflow.mediation.machine import FINAL, TRIGGERS, MPosition, MState, appli
 from workflow.mediation.models import Mediation
 from workflow.mediation.steps import current_agreement, positions_of, signers, step_of
 from workflow.org.models import User
+
+# Follow-up visits (回访), by default: a week after each performance date, a month after the last.
+VISIT_AFTER_EACH, VISIT_AFTER_LAST = timedelta(days=7), timedelta(days=30)
+
+
+def visits_due(terms: list[dict[str, object]]) -> list[date]:
+    """Return the dates of the follow-up visits of an agreement's terms, earliest first."""
+    dues = sorted({date.fromisoformat(str(t["due"])) for t in terms})
+    if not dues:
+        return []
+    return sorted({d + VISIT_AFTER_EACH for d in dues} | {dues[-1] + VISIT_AFTER_LAST})
+
 
 # The order the page offers them.
 ACTIONS = ("reveal", "assign", "consent", "session", "draft", "sign", "visit", "fail", "withdraw",
@@ -79,7 +93,8 @@ def mediation_view(session: Session, mediation: Mediation, user: User) -> Mediat
                                      method=s.method, at=s.at) for s in agreement.signatures],
             to_sign=[] if agreement.effective_at else [s for s in signers(mediation) if s not in signed],
             effective_at=agreement.effective_at, sha256=agreement.sha256,
-            pdf_url=f"/api/v1/mediations/{mediation.id}/agreement.pdf" if agreement.pdf else None)
+            pdf_url=f"/api/v1/mediations/{mediation.id}/agreement.pdf" if agreement.pdf else None,
+            visits_due=visits_due(agreement.terms) if agreement.effective_at else [])
     return MediationOut(
         id=mediation.id, case_id=mediation.case_id, state=mediation.state, kind=mediation.kind,
         unit=mediation.unit.code, unit_name=mediation.unit.name, proposed_by=mediation.proposed_by,

@@ -108,6 +108,7 @@ def test_a_dispute_is_mediated_signed_and_its_pdf_carries_the_masked_names_terms
     assert done["state"] == "agreed"
     agreement = done["agreement"]
     assert agreement["effective_at"] and len(agreement["sha256"]) == 64 and agreement["to_sign"] == []
+    assert agreement["visits_due"] == ["2026-12-27", "2027-01-07", "2027-01-30"]
 
     pdf = desk.client.get(f"/api/v1/mediations/{mid}/agreement.pdf", headers=desk.auth(BRANCH))
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
