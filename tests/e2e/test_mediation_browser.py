@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from tests.e2e.test_browser import PHONE, browser, log_in, passwords, set_passwo
 REPORTER_PHONE, OTHER_PHONE = "13812345678", "13700002222"
 
 
-def open_action(page: object, action: str) -> object:
+def open_action(page: object, action: str) -> Any:
     page.click(f'summary[data-action="{action}"]')  # type: ignore[attr-defined]
     return page.locator(f'form[action$="/actions/{action}"]')  # type: ignore[attr-defined]
 
@@ -33,7 +34,9 @@ def submit(page: object, form: object) -> None:
 
 
 def sign_with_a_finger(page: object, form: object) -> None:
-    box = form.locator("canvas").bounding_box()  # type: ignore[attr-defined]
+    canvas = form.locator("canvas")  # type: ignore[attr-defined]
+    canvas.scroll_into_view_if_needed()  # the mouse moves in the viewport's coordinates
+    box = canvas.bounding_box()
     x, y, w, h = box["x"], box["y"], box["width"], box["height"]
     page.mouse.move(x + 0.1 * w, y + 0.7 * h)  # type: ignore[attr-defined]
     page.mouse.down()  # type: ignore[attr-defined]
@@ -89,6 +92,9 @@ def test_a_neighbours_dispute_is_mediated_signed_on_a_phone_and_followed_up(brow
 
     mediator_context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)  # type: ignore[attr-defined]
     mediator = mediator_context.new_page()
+    errors: list[str] = []
+    mediator.on("pageerror", lambda exc: errors.append(str(exc)))
+    mediator.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     log_in(mediator, up, "xy01.mediator", "mediator's password")
     mediator.goto(mediation_url)
     assert "张*国" in mediator.content() and REPORTER_PHONE not in mediator.content()
@@ -126,7 +132,7 @@ def test_a_neighbours_dispute_is_mediated_signed_on_a_phone_and_followed_up(brow
         if number == 0:
             mediator.screenshot(path=str(shots / "07-party-signs-with-a-finger.png"), full_page=True)
         submit(mediator, form)
-    assert mediator.get_attribute("#mediation-state", "data-state") == "agreed"
+    assert mediator.get_attribute("#mediation-state", "data-state") == "agreed", (errors, mediator.text_content("#action-error"))
     mediator.screenshot(path=str(shots / "08-agreement-in-effect.png"), full_page=True)
 
     with mediator.expect_download() as download:

@@ -87,7 +87,8 @@ def render_agreement(mediation: Mediation, agreement: Agreement) -> bytes:
         Spacer(1, 4 * mm),
     ]
     facts = {f.get("party_id"): f for f in agreement.party_facts}
-    roles = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
+    # The reporter of a dispute is its applicant unless one is named (steps.propose).
+    roles = {"reporter": "申请人", "applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
     for i, party in enumerate(mediation.parties, start=1):
         cp = party.case_party
         f = facts.get(cp.id, {})
