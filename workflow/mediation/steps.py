@@ -101,13 +101,14 @@ def _append(session: Session, case: Case, mediation: Mediation, kind: str, actor
 
 
 def _notify_unit(session: Session, case: Case, mediation: Mediation, event: CaseEvent, topic: str,
-                 message: str | None) -> OutboxMessage:
+                 message: str | None, unit_id: int | None = None) -> OutboxMessage:
+    to = unit_id or mediation.unit_id
     payload = {"case_id": case.id, "seq": event.seq, "state": case.state, "level": case.level,
                "severity": case.severity, "category": case.category, "message": message,
-               "mediation_id": mediation.id, "unit": mediation.unit.code}
+               "mediation_id": mediation.id, "unit": session.get(Unit, to).code if session.get(Unit, to) else None}
     row = OutboxMessage(kind="notify_unit", topic=topic, case_id=case.id, case_event=event,
-                        unit_id=mediation.unit_id, payload=payload, created_at=wallclock.now(),
-                        dedupe_key=f"{case.id}:{event.seq}:{topic}:unit:{mediation.unit_id}")
+                        unit_id=to, payload=payload, created_at=wallclock.now(),
+                        dedupe_key=f"{case.id}:{event.seq}:{topic}:unit:{to}")
     session.add(row)
     return row
 
@@ -341,6 +342,10 @@ def _effects(session: Session, case: Case, mediation: Mediation, trigger: str, u
         topic = UNIT_TOPICS["visit_breached"]
     if topic:
         notices.append(_notify_unit(session, case, mediation, event, topic, mediation.outcome or p.get("note")))
+        if topic == UNIT_TOPICS["visit_breached"]:
+            # The mediators are told too, at their own units (the committee sits above a branch).
+            for unit_id in sorted({m.user.unit_id for m in mediation.mediators} - {mediation.unit_id}):
+                notices.append(_notify_unit(session, case, mediation, event, topic, p.get("note"), unit_id))
     return notices
 
 

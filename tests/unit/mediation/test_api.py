@@ -205,6 +205,10 @@ def test_visits_after_the_agreement_find_it_performed_or_breached(desk: Desk) ->
     assert desk.ok(LEADER, mid, "visit", finding="partly", note="已付400元")["state"] == "following_up"
     breached = desk.ok(LEADER, mid, "visit", finding="breached", note="拒付余款")
     assert breached["state"] == "breached"
+    with unit_of_work(desk.engine) as session:
+        told = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "mediation.breached")).all()
+        from workflow.org.models import Unit
+        assert sorted(session.get(Unit, m.unit_id).code for m in told) == ["XY-01", "XY-01-A"]  # type: ignore[union-attr]
     assert desk.act(LEADER, mid, "refer", referred_to="court", reason="起诉").status_code == 403
     assert desk.ok(BRANCH, mid, "refer", referred_to="court", reason="建议起诉")["state"] == "referred"
 
@@ -233,3 +237,16 @@ def test_on_taking_effect_each_party_gets_an_sms_with_their_terms_and_the_right_
     assert "800元" in respondent and "2026-12-20" in respondent and "司法确认" in respondent
     applicant = json.dumps(by_phone["13900001111"], ensure_ascii=False)
     assert "800元" not in applicant and "2026-12-31" in applicant and "137" not in applicant
+
+
+def test_the_mediator_records_a_paper_signature_with_a_photo(desk: Desk) -> None:
+    _, mid, parties = _agreed(desk)
+    img = Image.new("RGB", (40, 20), (255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, format="JPEG")
+    photo = base64.b64encode(out.getvalue()).decode()
+    # A JPEG is a photo of paper, not a drawn signature.
+    assert desk.act(MEDIATOR, mid, "sign", signer=f"party:{parties[0]}", signature=photo).status_code == 422
+    signed = desk.ok(MEDIATOR, mid, "sign", signer=f"party:{parties[0]}", signature=photo, method="paper_photo")
+    assert signed["agreement"]["signatures"][0]["method"] == "paper_photo"
+    assert signed["agreement"]["to_sign"] == [f"party:{parties[1]}", "mediator"]
