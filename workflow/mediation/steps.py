@@ -103,9 +103,10 @@ def _append(session: Session, case: Case, mediation: Mediation, kind: str, actor
 def _notify_unit(session: Session, case: Case, mediation: Mediation, event: CaseEvent, topic: str,
                  message: str | None, unit_id: int | None = None) -> OutboxMessage:
     to = unit_id or mediation.unit_id
+    unit = session.get(Unit, to)
     payload = {"case_id": case.id, "seq": event.seq, "state": case.state, "level": case.level,
                "severity": case.severity, "category": case.category, "message": message,
-               "mediation_id": mediation.id, "unit": session.get(Unit, to).code if session.get(Unit, to) else None}
+               "mediation_id": mediation.id, "unit": unit.code if unit else None}
     row = OutboxMessage(kind="notify_unit", topic=topic, case_id=case.id, case_event=event,
                         unit_id=to, payload=payload, created_at=wallclock.now(),
                         dedupe_key=f"{case.id}:{event.seq}:{topic}:unit:{to}")
