@@ -14,6 +14,8 @@ from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session, publish_notices
 from workflow.base.errors import N_, NotFound
+from workflow.cases.views import check_can_view, get_case
+from workflow.mediation.case_file import case_file
 from workflow.mediation.machine import TRIGGERS
 from workflow.mediation.steps import act, current_agreement, get_mediation, propose
 from workflow.mediation.views import check_can_see, mediation_view
@@ -60,6 +62,24 @@ def post_propose(path: CasePath, body: ProposeRequest) -> Any:
         ids = done.notice_ids
     publish_notices(ids)
     return answer, 201
+
+
+@case_api.get("/<int:case_id>/file.pdf", summary="The case file (卷宗) as one PDF",
+              responses={200: None, **documented(401, 403, 404)})
+@staff_required
+def get_case_file(path: CasePath) -> Any:
+    """Return the whole case for the archive.
+
+    Registration, parties (masked unless the caller handles the case), the timeline, mediation
+    sessions and records, the agreement, visits and the resident's evaluation.
+    """
+    user = current_user()
+    with db_session() as session:
+        case = get_case(session, path.case_id)
+        check_can_view(user, case)
+        pdf = case_file(session, case, user)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="case-{path.case_id}.pdf"'})
 
 
 @api.get("/<int:mediation_id>", summary="Read a mediation", responses={200: MediationOut, **documented(401, 403, 404)})

@@ -15,6 +15,8 @@ from web.ui.accounts import login_required, member_row
 from web.ui.errors import explain, html_errors, status_of
 from web.ui.security import protect_forms
 from workflow.base.errors import DomainError, NotFound
+from workflow.cases.views import check_can_view, get_case
+from workflow.mediation.case_file import case_file
 from workflow.mediation.steps import (
     act,
     current_agreement,
@@ -160,6 +162,19 @@ def do(mediation_id: int, trigger: str) -> ResponseReturnValue:
     publish_notices(notice_ids)
     flash(_("Done: %(action)s.", action=_label(ACTION_LABELS, trigger)), "success")
     return redirect(url_for("mediation.show", mediation_id=mediation_id))
+
+
+@bp.get("/cases/<int:case_id>/file.pdf")
+@login_required
+def case_file_pdf(case_id: int) -> Response:
+    """Download the case file (卷宗)."""
+    with db_session() as session:
+        user = member_row(session)
+        case = get_case(session, case_id)
+        check_can_view(user, case)
+        pdf = case_file(session, case, user)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="case-{case_id}.pdf"'})
 
 
 @bp.get("/mediations/<int:mediation_id>/agreement.pdf")

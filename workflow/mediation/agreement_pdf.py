@@ -36,6 +36,11 @@ SEX = {"male": "男", "female": "女"}
 
 
 @cache
+def font() -> str:
+    """Register the embedded Chinese font once; return its name."""
+    return _font()
+
+
 def _font() -> str:
     path = Path(os.environ.get("GRIDCASE_PDF_FONT") or DEFAULT_FONT)
     pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))

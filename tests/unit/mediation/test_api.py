@@ -250,3 +250,24 @@ def test_the_mediator_records_a_paper_signature_with_a_photo(desk: Desk) -> None
     signed = desk.ok(MEDIATOR, mid, "sign", signer=f"party:{parties[0]}", signature=photo, method="paper_photo")
     assert signed["agreement"]["signatures"][0]["method"] == "paper_photo"
     assert signed["agreement"]["to_sign"] == [f"party:{parties[1]}", "mediator"]
+
+
+def test_the_case_file_holds_the_case_its_mediation_and_the_agreement_masked_per_reader(desk: Desk) -> None:
+    case_id, mid, parties = _agreed(desk)
+    for signer in (f"party:{parties[0]}", f"party:{parties[1]}", "mediator"):
+        desk.ok(MEDIATOR, mid, "sign", signer=signer, signature=png())
+    pdf = desk.client.get(f"/api/v1/cases/{case_id}/file.pdf", headers=desk.auth(LEADER))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert desk.client.get(f"/api/v1/cases/{case_id}/file.pdf",
+                           headers=desk.auth("xy02a1.leader")).status_code == 403
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = "".join(subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True,
+                                  check=True).stdout.decode().split())
+    assert "案件卷宗" in text and "楼上漏水,邻里争执" in text
+    assert "张*国" in text and "13900001111" not in text  # the grid leader does not hold the case
+    assert "mediation.effective" in text and "双方陈述漏水经过" in text and "2026-12-20" in text
+    full = "".join(subprocess.run(["pdftotext", "-", "-"], input=desk.client.get(
+        f"/api/v1/cases/{case_id}/file.pdf", headers=desk.auth(BRANCH)).data, capture_output=True,
+        check=True).stdout.decode().split())
+    assert "13900001111" in full  # the branch handles it
