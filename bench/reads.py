@@ -358,16 +358,17 @@ def prepare(args: argparse.Namespace, timings: dict[str, float]) -> Layout:
 
 
 def sample_codes(engine: Engine, layout: Layout, count: int, path: Path) -> list[tuple[str, str]]:
-    """Pick ``count`` random cases; write their dashed tracking codes to ``path``; return (code, phone's last 4)."""
+    """Pick ``count`` random cases; write their dashed tracking codes to ``path``; return (code, reporter's party id)."""
     with engine.connect() as conn:
-        codes = [(str(code), str(phone or "")[-4:]) for code, phone in conn.execute(text(
-            "SELECT c.tracking_code, p.phone FROM cases c "
+        codes = [(str(code), str(party_id)) for code, party_id in conn.execute(text(
+            "SELECT c.tracking_code, p.id FROM cases c "
             "JOIN case_parties p ON p.case_id = c.id AND p.role = 'reporter' "
             "WHERE c.id IN (SELECT DISTINCT :lo + floor(random() * :n)::int FROM generate_series(1, :count))"),
             {"lo": layout.first_id, "n": layout.cases, "count": count})]
     if not codes:
         raise BenchError("no tracking code sampled")
-    path.write_text("".join(display(code) + "\n" for code, _ in codes), encoding="ascii")
+    # wrk reads "CODE<TAB>LAST4": the tracking API wants the phone's last four digits (X-Phone-Last4).
+    path.write_text("".join(f"{display(code)}\t{last4}\n" for code, last4 in codes), encoding="ascii")
     return codes
 
 
@@ -375,7 +376,7 @@ def page_sample(app: Flask, codes: Sequence[tuple[str, str]], path: Path) -> lis
     """Return (path, Cookie header) of the resident's status page for each code, also written to ``path``.
 
     None if the app has no such page. The cookie is the session the lookup form sets once a
-    code and the phone's last four digits match (plus the CSRF token a returning browser
+    code and the phone's last four digits match (the reporter proved, by party id; plus the CSRF token a returning browser
     holds), signed with the app's own session interface and secret key.
     """
     if PAGE_ENDPOINT not in app.view_functions:
@@ -389,8 +390,8 @@ def page_sample(app: Flask, codes: Sequence[tuple[str, str]], path: Path) -> lis
     name = app.config["SESSION_COOKIE_NAME"]
     pages = []
     with app.test_request_context():
-        for code, last4 in codes:
-            session = {_FOLLOWED: {code: last4}, "csrf_token": secrets.token_hex(20)}
+        for code, party_id in codes:
+            session = {_FOLLOWED: {code: int(party_id)}, "csrf_token": secrets.token_hex(20)}
             pages.append((url_for(PAGE_ENDPOINT, code=display(code)), f"{name}={serializer.dumps(session)}"))
     path.write_text("".join(f"{page}\t{cookie}\n" for page, cookie in pages), encoding="ascii")
     return pages
@@ -410,7 +411,8 @@ class Samples:
         if target == "baseline":
             return "/healthz", {}
         if target == "track":
-            return f"/api/v1/track/{display(random.choice(self.codes)[0])}", {}
+            code, last4 = random.choice(self.codes)
+            return f"/api/v1/track/{display(code)}", {"X-Phone-Last4": last4}
         if target == "page" and self.pages:
             page, cookie = random.choice(self.pages)
             return page, {"Cookie": cookie}
@@ -562,8 +564,9 @@ def check_code_lookup(statements: list[Statement]) -> None:
 
 
 TRACK_LUA = """
--- A random tracking code of the sample file (args[1]) on every request, under the prefix args[2].
-local codes, prefix = {}, "/api/v1/track/"
+-- A random tracking code of the sample file (args[1], "CODE<TAB>LAST4" lines) on every request, under the
+-- prefix args[2], with its phone's last four digits.
+local codes, digits, prefix = {}, {}, "/api/v1/track/"
 local threads = 0
 function setup(thread)
   threads = threads + 1
@@ -572,12 +575,14 @@ end
 function init(args)
   math.randomseed(os.time() * 100 + (thread_no or 0))
   for line in io.lines(args[1]) do
-    if #line > 0 then codes[#codes + 1] = line end
+    local code, last4 = line:match("^([^\t]+)\t?(%d*)$")
+    if code then codes[#codes + 1] = code; digits[#digits + 1] = last4 end
   end
   if args[2] then prefix = args[2] end
 end
 function request()
-  return wrk.format("GET", prefix .. codes[math.random(#codes)])
+  local i = math.random(#codes)
+  return wrk.format("GET", prefix .. codes[i], {["X-Phone-Last4"] = digits[i]})
 end
 """
 
@@ -814,7 +819,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     home = Path(tempfile.mkdtemp(prefix="gridcase-bench-reads-"))
     # The web app (and this process, for the views' queries) see the same settings.
-    os.environ.update(DATABASE_URL=args.database_url, BROKER_URL=args.broker_url, GRIDCASE_HOME=str(home))
+    # The residents' lookups are limited per address and per code; the load generator is one address.
+    os.environ.update(DATABASE_URL=args.database_url, BROKER_URL=args.broker_url, GRIDCASE_HOME=str(home),
+                      GRIDCASE_TRACK_LIMIT="100000000 per minute", GRIDCASE_TRACK_CODE_LIMIT="100000000 per minute")
     procs = Processes(env=child_env(), log_dir=home)
     timings: dict[str, float] = {}
     ok = reported = False

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, StringConstraints
 
+from schemas.text import Id, NoNul, NoNulSchema, TextSchema, Version, Whole
 from schemas.vocabulary import ResolvedAnswer
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul, TextSchema]
 
 
 class Problem(BaseModel):
@@ -59,8 +60,9 @@ class UnitRef(BaseModel):
 
 
 class PartyOut(BaseModel):
-    """A person in a case; name and phone are masked unless the caller handles the case."""
+    """A person in a case; name and phone are masked unless revealed (``POST …/parties/{party_id}/reveal``)."""
 
+    id: int = Field(description="The party's id, for a reveal")
     role: str
     name: str
     phone: str | None
@@ -161,11 +163,11 @@ class ActionRequest(BaseModel):
     reason: Text | None = None
     summary: Text | None = None
     message: Text | None = None
-    merge_into: StrictInt | None = Field(default=None, description="For merge: the case to merge into")
+    merge_into: Id | None = Field(default=None, description="For merge: the case to merge into")
     extend_by: Annotated[str, StringConstraints(pattern=r"^P[0-9DTHMS.]+$")] | None = Field(
         default=None, description="For request_extension: how much longer, as an ISO 8601 duration (P3D)"
     )
-    expected_version: StrictInt | None = Field(
+    expected_version: Version | None = Field(
         default=None, description="Refuse with 409 unless the case is still at this version"
     )
 
@@ -178,6 +180,23 @@ class PublicStep(BaseModel):
     state: str
     level: str
     message: str | None = Field(description="Text meant for the resident (report back, rejection)")
+
+
+class ResidentAnswer(BaseModel):
+    """The resident's evaluation as given."""
+
+    resolved: str = Field(description="yes, partly or no")
+    satisfaction: int = Field(description="1 (very unsatisfied) to 5")
+    comment: str | None
+    at: datetime
+
+
+class TrackOutcome(BaseModel):
+    """The latest round of handling as the resident reads it; phone and ID numbers in it masked."""
+
+    summary: str | None = Field(description="What was done (the resolution summary)")
+    message: str | None = Field(description="The report back to the resident")
+    answer: ResidentAnswer | None = Field(description="The resident's answer to that report back, once given")
 
 
 class TrackOut(BaseModel):
@@ -194,6 +213,7 @@ class TrackOut(BaseModel):
     reporter: str | None = Field(description="The reporter's name, masked")
     awaiting_evaluation: bool
     timeline: list[PublicStep]
+    outcome: TrackOutcome | None = None
 
 
 class EvaluationRequest(BaseModel):
@@ -205,8 +225,8 @@ class EvaluationRequest(BaseModel):
         description="Last four digits of the phone number given with the complaint"
     )
     resolved: ResolvedAnswer
-    satisfaction: Annotated[StrictInt, Field(ge=1, le=5)] = Field(description="1 (very unsatisfied) to 5")
-    comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    satisfaction: Annotated[StrictInt, Field(ge=1, le=5), Whole] = Field(description="1 (very unsatisfied) to 5")
+    comment: Annotated[str, StringConstraints(max_length=1000), NoNul, NoNulSchema] | None = None
 
 
 class EvaluationResult(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,12 +15,16 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.text import NoNul, NoNulSchema
 from schemas.vocabulary import Category, Channel, PartyRole, Severity
 
 SUBMITTED = "org.gridcase.case.submitted"
 ACTION_REQUESTED = "org.gridcase.case.action_requested"
 DEADLINE_DUE = "org.gridcase.case.deadline_due"
 EVENT_TYPES = (SUBMITTED, ACTION_REQUESTED, DEADLINE_DUE)
+# Extension attributes are read but not stored: a small one (a trace id, a partition key) is
+# let through, a larger one is refused so that nothing the sender meant to keep is dropped.
+MAX_EXTENSION_CHARS = 256
 
 
 def _require_text(value: Any) -> Any:
@@ -35,7 +40,7 @@ Phone = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{4,19}$"),
     Field(description="Phone number: digits, optionally with +, spaces or dashes", examples=["13812345678"]),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul, NoNulSchema]
 
 
 class Person(BaseModel):
@@ -63,8 +68,10 @@ class CaseSubmitted(BaseModel):
     model_config = ConfigDict(extra="forbid", title="CaseSubmitted")
 
     category: Category = Field(description="Category code from DOMAIN.md, e.g. NEI for neighbour disputes")
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    grid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul,
+                           NoNulSchema]
+    grid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul,
+                    NoNulSchema] = Field(
         description="Code of the grid unit where it happened"
     )
     severity: Severity | None = Field(default=None, description="P0-P3; the category's default if absent")
@@ -109,10 +116,10 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     specversion: Literal["1.0"]
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    type: str
-    subject: str | None = None
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul, NoNulSchema]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul, NoNulSchema]
+    type: Annotated[str, NoNul, NoNulSchema]
+    subject: Annotated[str, NoNul, NoNulSchema] | None = None
     time: Timestamp | None = None
     datacontenttype: str | None = None
     dataschema: str | None = None
@@ -120,9 +127,12 @@ class CloudEvent(BaseModel):
     @model_validator(mode="after")
     def _extension_names(self) -> CloudEvent:
         # The spec limits extension attribute names to lower-case letters and digits.
-        for name in self.model_extra or {}:
+        for name, value in (self.model_extra or {}).items():
             if not (name.isascii() and name.isalnum() and name.islower() and len(name) <= 20):
                 raise ValueError(f"'{name}' is not a valid CloudEvents attribute name")
+            if len(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)) > MAX_EXTENSION_CHARS:
+                raise ValueError(f"extension attribute '{name}' is longer than {MAX_EXTENSION_CHARS} characters; "
+                                 "gridcase does not store extension attributes: put the content in data")
         return self
 
 

@@ -12,6 +12,9 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
 Channel = Literal["email", "sms", "wecom", "dingtalk", "webhook"]
 
 
@@ -55,6 +58,26 @@ class MemberSpec(BaseModel):
                                     description="Local hours when only P0 notices are sent, e.g. 22:00-07:00")
 
 
+class Area(BaseModel):
+    """Where a unit is on the ground: a centre and radius, or a polygon; WGS-84 degrees as given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    centre: tuple[Latitude, Longitude] | None = Field(default=None, description="[lat, lon] of the centre")
+    radius_m: Annotated[float, Field(gt=0, le=50_000)] | None = Field(default=None, description="Radius in metres")
+    polygon: Annotated[list[tuple[Latitude, Longitude]], Field(min_length=3, max_length=500)] | None = Field(
+        default=None, description="[[lat, lon], ...] corners in order; the last joins the first")
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Area:
+        circle = self.centre is not None or self.radius_m is not None
+        if circle and (self.centre is None or self.radius_m is None):
+            raise ValueError("a circle needs both centre and radius_m")
+        if circle == (self.polygon is not None):
+            raise ValueError("give either centre and radius_m, or polygon")
+        return self
+
+
 class UnitSpec(BaseModel):
     """A unit in the org file, with its children one level below."""
 
@@ -65,6 +88,8 @@ class UnitSpec(BaseModel):
     level: Level
     members: list[MemberSpec] = Field(default_factory=list)
     subscriptions: list[SubscriptionSpec] | None = None
+    area: Area | None = Field(default=None, description="Where the unit is: requests with coordinates go "
+                              "to the grid whose area holds them")
     children: list[UnitSpec] = Field(default_factory=list)
 
 

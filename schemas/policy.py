@@ -86,8 +86,10 @@ class PolicyFile(BaseModel):
     evaluation: Duration
     severity: dict[Severity, SeverityTimes]
     rules: list[Rule] = Field(default_factory=list)
+    # The longest extension one request may ask for (extend_by), compared as a span of time.
+    max_extension: Duration = Field(default_factory=lambda: Duration.parse("P90D calendar"))
 
-    _parse = field_validator("supervision_repeat", "evaluation", mode="before")(_duration)
+    _parse = field_validator("supervision_repeat", "evaluation", "max_extension", mode="before")(_duration)
 
     @field_validator("severity")
     @classmethod

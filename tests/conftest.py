@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests import services
+from tests.logcapture import captured_logs  # noqa: F401 - a fixture for the tests of logs
 from web import create_app
 from workflow.base.db import make_engine, unit_of_work
 from workflow.base.schema import upgrade
@@ -47,8 +48,10 @@ DEMO_SUBSCRIPTIONS = 22
 # Tables a test writes to, emptied before each test on PostgreSQL; the org tree (units,
 # members, subscriptions, which the administration tests edit) is then loaded again.
 # Recorded policies stay: a process remembers their ids.
-CASE_TABLES = ("evaluations", "deliveries", "outbox", "case_events", "inbox", "deadlines", "case_parties",
-               "attachments", "cases", "api_tokens", "heartbeats", "subscriptions", "users", "units")
+CASE_TABLES = ("analysis_case_facts", "analysis_daily", "analysis_reports", "analysis_exports",
+               "integrator_requests", "integrators", "evaluations", "deliveries", "outbox", "case_events", "inbox",
+               "deadlines", "case_parties", "attachments", "cases", "api_tokens", "staff_sessions", "heartbeats",
+               "subscriptions", "users", "units")
 
 
 @pytest.fixture(scope="session")

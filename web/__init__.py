@@ -7,14 +7,18 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web.api import cases, errors, events, health, mediation, openapi, track, units
+from web.api import analysis, cases, errors, events, health, json_body, mediation, metrics, openapi, track, units
+from web.open311 import routes as open311
+from web.request_log import init_request_log
 from web.session import EXTENSION
 from web.ui import init_ui
 from workflow.base import config
 from workflow.base.db import engine_for
+from workflow.base.private_files import private_dir
+from workflow.cases.intake import MAX_EVENT_BYTES
 from workflow.clock.policy import current_policy
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = MAX_EVENT_BYTES
 
 
 def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
@@ -31,23 +35,28 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         validation_error_status=422,
         validation_error_callback=errors.flask_openapi3_validation_error,
     )
+    app.json = json_body.JSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
     database_url = settings.get("DATABASE_URL") or config.database_url()
     if database_url.startswith("sqlite:///"):
-        config.data_dir().mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir())
     app.extensions[EXTENSION] = {
         "engine": settings.get("ENGINE") or engine_for(database_url),
         "publish_event": settings.get("PUBLISH_EVENT") or _broker_publish_event,
         "publish_notices": settings.get("PUBLISH_NOTICES") or _broker_publish_notices,
+        "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
     }
-    for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api):
+    for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api, open311.api,
+                      analysis.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     errors.register(app)
+    init_request_log(app)
     init_ui(app)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,11 +34,12 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port of the web server.")
 @click.option("--workers", "worker_threads", default=4, show_default=True, type=int,
               help="Threads of the embedded Celery worker.")
-def up(host: str, port: int, worker_threads: int) -> None:
+@click.option("--flower", is_flag=True, help="Also run Flower, the Celery monitor, on 127.0.0.1:5555.")
+def up(host: str, port: int, worker_threads: int, flower: bool) -> None:
     """Run web, worker and beat together (SQLite and a file broker unless configured otherwise)."""
     from web.up import run
 
-    sys.exit(run(host, port, worker_threads))
+    sys.exit(run(host, port, worker_threads, flower))
 
 
 @main.group()
@@ -112,6 +114,21 @@ def user_password(name: str) -> None:
     click.echo(f"password of {name} set")
 
 
+@user.command("end-sessions")
+@click.argument("name")
+def user_end_sessions(name: str) -> None:
+    """End every session of a member on the pages (they log in again); API tokens are not touched."""
+    from workflow.org.sessions import end_sessions
+
+    try:
+        with unit_of_work() as session:
+            ended = end_sessions(session, user_by_name(session, name), "administrator")
+    except DomainError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{ended} session(s) of {name} ended")
+
+
 def _ask_password() -> str:
     # Read from stdin when it is not a terminal, so scripts can pipe a password in.
     return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
@@ -124,11 +141,51 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
+@click.option("--days", type=int, default=None, help="Days it lasts (default GRIDCASE_TOKEN_DAYS, 90).")
+def token_create(name: str, days: int | None) -> None:
     """Create a bearer token for a member and print it (it is shown only once)."""
     try:
         with unit_of_work() as session:
-            click.echo(create_token(session, name))
+            click.echo(create_token(session, name, days))
+    except DomainError as exc:
+        _fail(exc)
+
+
+@token.command("list")
+@click.option("--user", "user_name", default=None, help="Only this member's tokens.")
+def token_list(user_name: str | None) -> None:
+    """List tokens: id, member, created, expires, last used (UTC) and whether each still works."""
+    from workflow.base.wallclock import now
+    from workflow.org.members import list_tokens, token_expiry
+
+    def when(at: datetime | None) -> str:
+        return f"{at:%Y-%m-%d %H:%M}" if at else "never"
+
+    try:
+        with unit_of_work() as session:
+            rows = list_tokens(session, user_name)
+            for row in rows:
+                expires = token_expiry(row)
+                state = "revoked" if row.revoked_at else "expired" if expires <= now() else "valid"
+                click.echo(f"{row.id}\t{row.user.name}\tcreated {when(row.created_at)}\texpires {when(expires)}"
+                           f"\tlast used {when(row.last_used_at)}\t{state}")
+    except DomainError as exc:
+        _fail(exc)
+        return
+    if not rows:
+        click.echo("no tokens")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its id (from 'gridcase token list'); it stops working at once."""
+    from workflow.org.members import revoke_token
+
+    try:
+        with unit_of_work() as session:
+            row = revoke_token(session, token_id)
+            click.echo(f"token {row.id} of {row.user.name} revoked")
     except DomainError as exc:
         _fail(exc)
 
@@ -327,3 +384,121 @@ def outbox_retry(delivery_id: int) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"delivery {delivery_id} will be tried again")
+
+
+@main.group()
+def integrator() -> None:
+    """Integrator keys: systems that file cases (Open311, CloudEvents) and hear of them by webhook."""
+
+
+@integrator.command("add")
+@click.argument("name")
+@click.option("--scopes", required=True, help="Comma-separated: submit, read, webhook.")
+@click.option("--rate", default="60/minute", show_default=True, help="Requests the key may send, e.g. 60/minute.")
+@click.option("--source", default=None, help="CloudEvent source of what it files (default /integrators/NAME).")
+@click.option("--answer", default="realtime", show_default=True, type=click.Choice(["realtime", "batch"]),
+              help="Open311 POST answers the request id (realtime) or a token (batch).")
+@click.option("--webhook", "webhook_url", default=None, help="URL that receives the steps of the cases it filed.")
+@click.option("--secret", "webhook_secret", default=None, help="HMAC key of the webhook (default: made and printed).")
+@click.option("--language", default=None, type=click.Choice(["zh_Hans", "zh_Hant", "en"]),
+              help="Language of the webhook's texts.")
+def integrator_add(name: str, scopes: str, rate: str, source: str | None, answer: str, webhook_url: str | None,
+                   webhook_secret: str | None, language: str | None) -> None:
+    """Create an integrator and print its API key (shown only once; only its hash is kept)."""
+    from workflow.integrators.keys import add_integrator
+
+    try:
+        with unit_of_work() as session:
+            made, key = add_integrator(session, name, [s.strip() for s in scopes.split(",") if s.strip()],
+                                       rate=rate, source=source, answer=answer, webhook_url=webhook_url,
+                                       webhook_secret=webhook_secret, language=language)
+            click.echo(key)
+            click.echo(f"integrator {made.name}: scopes {','.join(made.scopes)}, rate {made.rate}, "
+                       f"source {made.source}", err=True)
+            if made.webhook_url and not webhook_secret:
+                click.echo(f"webhook secret (HMAC-SHA256 key): {made.webhook_secret}", err=True)
+    except DomainError as exc:
+        _fail(exc)
+
+
+@integrator.command("list")
+def integrator_list() -> None:
+    """List integrators: name, key prefix, scopes, rate, source, webhook, revoked or active."""
+    from workflow.integrators.keys import listing
+
+    with unit_of_work() as session:
+        rows = listing(session)
+        for i in rows:
+            state = f"revoked {i.revoked_at:%Y-%m-%d %H:%M}" if i.revoked_at else "active"
+            click.echo(f"{i.id}\t{i.name}\t{i.key_prefix}…\t{','.join(i.scopes)}\t{i.rate}\t{i.source}"
+                       f"\t{(i.webhook_url or '-').split('?')[0]}\t{state}")
+    if not rows:
+        click.echo("no integrators")
+
+
+@integrator.command("revoke")
+@click.argument("name")
+def integrator_revoke(name: str) -> None:
+    """Revoke an integrator's key at once (what it filed stays)."""
+    from workflow.integrators.keys import revoke
+
+    try:
+        with unit_of_work() as session:
+            revoke(session, name)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"revoked integrator {name}")
+
+
+@main.group()
+def analysis() -> None:
+    """The figures: derive the facts the dashboard and the KPIs read."""
+
+
+@analysis.command("refresh")
+@click.option("--all", "everything", is_flag=True, help="Derive every case again, not only those changed.")
+def analysis_refresh(everything: bool) -> None:
+    """Derive again the facts of the cases changed since the last run (beat does this every minute)."""
+    from workflow.analysis.refresh import refresh_facts
+
+    with unit_of_work() as session:
+        count = refresh_facts(session, everything=everything)
+    click.echo(f"analysis: derived the facts of {count} cases")
+
+
+@main.group()
+def report() -> None:
+    """Reports: the monthly 民意分析 workbook."""
+
+
+@report.command("monthly")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit (its whole subtree is reported).")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the XLSX (default: gridcase-UNIT-MONTH.xlsx here).")
+@click.option("--language", default="zh_Hans", show_default=True, type=click.Choice(["zh_Hans", "zh_Hant", "en"]))
+def report_monthly(unit_code: str, month: str, out: Path | None, language: str) -> None:
+    """Bring the figures up to date, make the month's workbook, keep it as a snapshot and write it out."""
+    from rich.progress import Progress
+
+    from workflow.analysis.refresh import refresh_facts
+    from workflow.analysis.report import build, request_report
+    from workflow.org.tree import unit_by_code
+
+    target = out or Path(f"gridcase-{unit_code}-{month}.xlsx")
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("民意分析", total=100)
+            with unit_of_work() as session:
+                bar.update(task, description="facts")
+                refresh_facts(session)
+            with unit_of_work() as session:
+                made = request_report(session, unit_by_code(session, unit_code), month, "cli")
+                content = build(session, made, language,
+                                lambda pct, stage: bar.update(task, completed=pct, description=stage))
+                report_id = made.id
+    except DomainError as exc:
+        _fail(exc)
+        return
+    target.write_bytes(content)
+    click.echo(f"report {report_id}: {unit_code} {month} written to {target} ({len(content):,} bytes)")

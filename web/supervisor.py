@@ -66,12 +66,13 @@ class Supervisor:
     """Run named commands until a signal, restarting any that exits."""
 
     def __init__(self, commands: Mapping[str, str], env: Mapping[str, str], state_path: Path,
-                 output: IO[str] | None = None) -> None:
+                 output: IO[str] | None = None, printer: Printer | None = None) -> None:
         colours = get_colours()
         self.children = [Child(name, shlex.split(command), next(colours)) for name, command in commands.items()]
         self.env = dict(env, **{STATE_ENV: str(state_path)})
         self.state_path = state_path
-        self.printer = Printer(output or sys.stdout)
+        # honcho's format by default; gridcase up passes a JSON-lines printer when it logs JSON.
+        self.printer = printer or Printer(output or sys.stdout)
         self.printer.width = max(len("system"), *(len(c.name) for c in self.children))
         self.lock = threading.Lock()
         self.signal: int | None = None

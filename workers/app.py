@@ -11,6 +11,7 @@ from kombu import Exchange, Queue
 
 from workers import embedded_broker
 from workflow.base import config
+from workflow.base.private_files import private_dir
 from workflow.clock.policy import current_policy
 
 EVENTS, DELIVERIES, DEADLINES = "events", "deliveries", "deadlines"
@@ -23,7 +24,8 @@ def _filesystem_options() -> dict[str, Any]:
     root = config.data_dir() / "broker"
     folders = {name: root / name for name in ("queue", "processed", "control", "quarantine")}
     for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)  # the messages carry residents' complaints
+    private_dir(root)
     return {
         "data_folder_in": str(folders["queue"]),
         "data_folder_out": str(folders["queue"]),
@@ -32,6 +34,28 @@ def _filesystem_options() -> dict[str, Any]:
         "quarantine_folder": str(folders["quarantine"]),
         "store_processed": False,
         "polling_interval": 0.1,
+    }
+
+
+# One beat sends at a time on Redis: celery-redbeat's lock, held while beat runs and renewed on
+# every tick (at most BEAT_TICK_SECONDS apart). A second beat (a standby, or one started by
+# mistake) waits for the lock; if the holder dies, the lock lapses after BEAT_LOCK_SECONDS and
+# the standby takes over. Double sends in that window do no harm anyway: the sweeper claims
+# deadline rows under a lock and the relay re-publishes only what is pending.
+BEAT_LOCK_SECONDS = 25
+BEAT_TICK_SECONDS = 5
+
+
+def beat_settings(broker_url: str) -> dict[str, Any]:
+    """Return redbeat's settings on Redis (``GRIDCASE_BEAT_LOCK=0`` turns the lock off); none elsewhere."""
+    if not broker_url.startswith(("redis://", "rediss://")) or os.environ.get("GRIDCASE_BEAT_LOCK", "1") == "0":
+        return {}
+    return {
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "redbeat_redis_url": broker_url,
+        "redbeat_key_prefix": "gridcase:redbeat",
+        "redbeat_lock_timeout": BEAT_LOCK_SECONDS,
+        "beat_max_loop_interval": BEAT_TICK_SECONDS,
     }
 
 
@@ -75,6 +99,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "gridcase.relay": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.sweep_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.audit_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
+            "gridcase.refresh_analysis": {"queue": DEADLINES, "routing_key": DEADLINES},
+            # A monthly report takes seconds to a minute: one worker thread of the events queue.
+            "gridcase.monthly_report": {"queue": EVENTS, "routing_key": EVENTS},
         },
         # A publish after commit must not hang a web request while the broker is away:
         # the relay publishes whatever this misses.
@@ -86,9 +113,13 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "sweep-deadlines": {"task": "gridcase.sweep_deadlines",
                                 "schedule": float(os.environ.get("GRIDCASE_SWEEP_INTERVAL", "10"))},
             "audit-deadlines": {"task": "gridcase.audit_deadlines", "schedule": 60.0},
+            # The dashboard's facts: derived again for the cases changed since the last run.
+            "refresh-analysis": {"task": "gridcase.refresh_analysis",
+                                 "schedule": float(os.environ.get("GRIDCASE_ANALYSIS_INTERVAL", "60"))},
         },
         "beat_schedule_filename": str(config.data_dir() / "celerybeat-schedule"),
         "timezone": "UTC",
+        **beat_settings(broker_url),
     }
 
 
@@ -116,13 +147,15 @@ def cache_large_statements() -> None:
 
 def make_celery() -> Celery:
     """Create the Celery app from the environment."""
-    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines"])
-    config.data_dir().mkdir(parents=True, exist_ok=True)
+    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines", "workers.analysis"])
+    private_dir(config.data_dir())
     celery.conf.update(celery_settings(config.broker_url()))
     return celery
 
 
 app = make_celery()
+from workers import observe  # noqa: E402,F401  - logs and metrics hooks on Celery's signals
+
 cache_large_statements()  # at import, in the worker's parent: every forked child inherits it
 
 

@@ -11,6 +11,7 @@ from workers import kick
 from workers.app import DELIVERIES, EVENTS, app
 from workers.publish import publish_event, publish_notices
 from workflow.base.db import unit_of_work
+from workflow.base.metrics import HANDLING_SECONDS
 from workflow.cases.handling import BATCH_SIZE, handle_inbox_event, pending_ids, record_failure
 from workflow.notices.delivery import deliver_due
 
@@ -47,7 +48,7 @@ def handle_event(inbox_id: int) -> int:
 
     def batch() -> int:
         try:
-            with unit_of_work() as session:
+            with HANDLING_SECONDS.time(), unit_of_work() as session:
                 outcome = handle_inbox_event(session, inbox_id, on_full=call_help)
         except _TRANSIENT:
             raise

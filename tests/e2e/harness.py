@@ -28,8 +28,8 @@ def free_port() -> int:
 class Up:
     """One ``gridcase up`` process group and its log."""
 
-    def __init__(self, home: Path, port: int) -> None:
-        self.home, self.port = home, port
+    def __init__(self, home: Path, port: int, extra_args: list[str] | None = None) -> None:
+        self.home, self.port, self.extra_args = home, port, extra_args or []
         self.log_path = home.parent / f"up-{time.monotonic_ns()}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -37,7 +37,7 @@ class Up:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
         env.update(GRIDCASE_HOME=str(self.home), GRIDCASE_RELAY_INTERVAL="1", GRIDCASE_RELAY_GRACE="2")
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen([GRIDCASE, "up", "--port", str(self.port)], env=env, stdout=log,
+            self.proc = subprocess.Popen([GRIDCASE, "up", "--port", str(self.port), *self.extra_args], env=env, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_for(lambda: self.get("/api/v1/units") is not None, "the web server to answer")
 

@@ -190,7 +190,8 @@ def child_env(database_url: str, broker_url: str, home: Path, **extra: str) -> d
     """
     env = env_for_children(database_url, broker_url, home)
     env.update(GRIDCASE_POLICY=str(SHIPPED_POLICY), GRIDCASE_RELAY_GRACE="2", GRIDCASE_RELAY_INTERVAL="1",
-               GRIDCASE_SWEEP_INTERVAL="5", **extra)
+               GRIDCASE_SWEEP_INTERVAL="5")
+    env.update(extra)  # a scenario may choose its own policy or sweep interval
     # Nothing leaves 127.0.0.1: no proxy, no SMTP server, no SMS provider; SMS go to the file sink
     # in GRIDCASE_HOME (sms.jsonl), where a notice sent twice can be counted.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "SMTP_URL",

@@ -120,10 +120,11 @@ def test_a_resident_not_satisfied_reopens_at_the_resolving_level_then_one_higher
 
     api.act("xy01a.secretary", case_id, "resolve", summary="支部约谈双方")
     api.act("xy01a.secretary", case_id, "report_back", message="已约谈双方")
-    # Only the reporter may answer: the last four digits of the phone they gave must match.
+    # Only the reporter may answer: the last four digits of the phone they gave must match
+    # (wrong digits answer like an unknown code: 404).
     wrong = api.client.post(f"/api/v1/track/{code}/evaluation",
                             json={"phone_last4": "0000", "resolved": "no", "satisfaction": 1})
-    assert wrong.status_code == 403, wrong.get_data(as_text=True)
+    assert wrong.status_code == 404, wrong.get_data(as_text=True)
     # First "no": back to the branch, which resolved it (not to the grid it started at).
     assert api.evaluate(code, "no", 1) == {"state": "branch_handling", "level": "branch"}
 

@@ -8,13 +8,14 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
-from schemas.api import ActionRequest, CaseOut
+from schemas.api import ActionRequest, CaseOut, PartyOut
+from schemas.text import Id
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session, publish_notices
-from workflow.cases.actions import perform_action
+from workflow.cases.actions import perform_action, reveal_party
 from workflow.cases.machine import TRIGGERS
-from workflow.cases.views import case_view, check_can_view, get_case
+from workflow.cases.views import case_view, check_can_view, get_case, revealed_party
 from workflow.notices.listing import notifications
 
 api = APIBlueprint("cases", __name__, url_prefix="/api/v1/cases", abp_tags=[Tag(name="cases")],
@@ -24,20 +25,32 @@ api = APIBlueprint("cases", __name__, url_prefix="/api/v1/cases", abp_tags=[Tag(
 class CasePath(BaseModel):
     """A case in the URL."""
 
-    case_id: int
+    case_id: Id
 
 
 class ActionPath(BaseModel):
     """A trigger on a case in the URL."""
 
-    case_id: int
-    trigger: str = Field(description=f"One of: {', '.join(sorted(TRIGGERS))}")
+    case_id: Id
+    trigger: str = Field(description=f"One of: {', '.join(sorted(TRIGGERS - {'reveal'}))}")
 
 
-@api.get("/<int:case_id>", summary="Read a case", responses={200: CaseOut, **documented(401, 403, 404)})
+class PartyPath(BaseModel):
+    """One person of a case in the URL."""
+
+    case_id: Id
+    party_id: Id = Field(description="The party's id, as the case's parties list it")
+
+
+@api.get("/<int:case_id>", summary="Read a case", responses={200: CaseOut, **documented(401, 403, 404, 422)})
 @staff_required
 def get_case_view(path: CasePath) -> Any:
-    """Return the case: state, level, holder, deadline, version, parties (masked), timeline."""
+    """Return the case: state, level, holder, deadline, version, parties (masked), timeline.
+
+    Parties are masked for everyone, the unit handling the case too: it shows one in full with
+    ``POST …/parties/{party_id}/reveal``, which is on the timeline. Numbers in free text are masked
+    unless the caller's unit handles the case.
+    """
     user = current_user()
     with db_session() as session:
         case = get_case(session, path.case_id)
@@ -48,7 +61,7 @@ def get_case_view(path: CasePath) -> Any:
 @api.post(
     "/<int:case_id>/actions/<trigger>",
     summary="Act on a case",
-    responses={200: CaseOut, **documented(401, 403, 404, 409, 422)},
+    responses={200: CaseOut, **documented(400, 401, 403, 404, 409, 413, 422)},
 )
 @staff_required
 def post_action(path: ActionPath, body: ActionRequest) -> Any:
@@ -64,3 +77,21 @@ def post_action(path: ActionPath, body: ActionRequest) -> Any:
         view = case_view(session, case, user, notifications(session, case.id)).model_dump(mode="json")
     publish_notices(applied.notice_ids)
     return view, 200
+
+
+@api.post(
+    "/<int:case_id>/parties/<int:party_id>/reveal",
+    summary="Show one person in full (logged)",
+    responses={200: PartyOut, **documented(401, 403, 404, 409, 422)},
+)
+@staff_required
+def post_reveal(path: PartyPath) -> Any:
+    """Answer one party's full name and phone to the unit handling the case, and write a ``reveal`` step.
+
+    403 for anyone else (a unit above sees the parties masked and may not reveal); the step
+    names the person and exactly the fields shown.
+    """
+    user = current_user()
+    with db_session() as session:
+        party = reveal_party(session, path.case_id, path.party_id, user)
+        return revealed_party(party).model_dump(mode="json")

@@ -34,6 +34,9 @@ def _json_body(request: Request, what: str) -> Any:
         return json.loads(request.get_data(cache=False) or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnreadableEvent(400, f"{what} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise UnreadableEvent(400, f"{what} is nested too deeply to read (at most a few hundred levels "
+                              "of [ and {)") from None
 
 
 def read_event(request: Request) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from workflow.base.errors import (
     StaleVersion,
 )
 
+OPEN311_PREFIX = "/open311/"
+
 STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     InvalidInput: 422,
@@ -60,7 +62,13 @@ def validation_error(exc: ValidationError, prefix: str = "") -> Response:
 
 
 def flask_openapi3_validation_error(exc: ValidationError) -> Response:
-    """flask-openapi3's hook: its request validation failed."""
+    """flask-openapi3's hook: its request validation failed (Open311 answers in its own error format)."""
+    if request.path.startswith(OPEN311_PREFIX):
+        from web.open311.formats import errors, format_of_path
+
+        first = problems_of(exc)[0]
+        return errors(format_of_path(request.path), 400,
+                      f"{first.field}: {first.problem}" if first.field else first.problem)
     return validation_error(exc)
 
 
@@ -84,15 +92,24 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(("/api/", OPEN311_PREFIX)):
             return exc
         return http_error_json(exc)
 
 
 def http_error_json(exc: HTTPException) -> Response:
-    """Answer an HTTP error on the API as JSON."""
+    """Answer an HTTP error on the API as JSON (on Open311, in its error format)."""
+    if request.path.startswith(OPEN311_PREFIX):
+        from web.open311.formats import errors, format_of_path
+
+        # The spec: 404 for what does not exist, 400 for the rest; a wrong method keeps its 405 and Allow.
+        status = exc.code if exc.code in (404, 405) else 400 if (exc.code or 500) < 500 else exc.code or 500
+        allow = {k: v for k, v in exc.get_headers() if k == "Allow"}
+        return errors(format_of_path(request.path), status, exc.description or exc.name or "error", headers=allow)
     code = (exc.name or "error").lower().replace(" ", "_")
-    return error_response(exc.code or 500, code, exc.description or exc.name)
+    # Keep what the exception says in headers: Allow on a 405 (RFC 9110), Retry-After on a 429.
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
+    return error_response(exc.code or 500, code, exc.description or exc.name, headers=headers)
 
 
 def documented(*statuses: int) -> dict[str | int, type[BaseModel] | dict[Any, Any] | None]:

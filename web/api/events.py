@@ -21,17 +21,22 @@ from web.api.cloudevents import (
     read_event,
 )
 from web.api.errors import documented, error_response, validation_error
-from web.session import engine, publish_event
+from web.api.integrator_keys import Refusal, check_key, events_require_key, key_of
+from web.api.throttle import refuse_over_limit
+from web.session import db_session, engine, publish_event
 from workflow.cases.intake import (
     MAX_BATCH_EVENTS,
     Accepted,
     BatchTooLarge,
     InvalidBatch,
+    OversizedEvents,
     accept_batch,
     accept_submission,
     parse_batch,
 )
 from workflow.cases.tracking import display
+from workflow.integrators.filing import file_event, remember_event
+from workflow.integrators.keys import KeyHolder
 
 api = APIBlueprint("events", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="events")])
 
@@ -62,13 +67,30 @@ _REQUEST_BODY = {
 @api.post(
     "/events",
     summary="Submit an event or a batch of events",
-    responses={202: SubmitAnswer, **documented(400, 409, 413, 415, 422)},
+    responses={202: SubmitAnswer, **documented(400, 401, 403, 409, 413, 415, 422, 429)},
     openapi_extensions=_REQUEST_BODY,
 )
 def post_event() -> Any:
-    """Accept a CloudEvent (or a batch); the same event id from the same source gets the same answer."""
+    """Accept a CloudEvent (or a batch); the same event id from the same source gets the same answer.
+
+    With an integrator key (``X-Api-Key`` or ``Authorization: Bearer``) the key's source replaces
+    the event's, so the case says who filed it; ``GRIDCASE_EVENTS_REQUIRE_KEY`` makes a key required.
+    """
+    refused = refuse_over_limit()
+    if refused is not None:
+        return refused
+    key = key_of(request)
+    holder: KeyHolder | None = None
+    if key or events_require_key():
+        checked = check_key(key, "submit")
+        if isinstance(checked, Refusal):
+            status = 401 if checked.status == 403 and not key else checked.status
+            headers = {"Retry-After": str(checked.retry_after)} if checked.retry_after else None
+            return error_response(status, "rate_limited" if status == 429 else "unauthorized" if status == 401
+                                  else "forbidden", checked.message, headers=headers)
+        holder = checked
     if is_batch(request):
-        return _post_batch()
+        return _post_batch(holder)
     try:
         raw = read_event(request)
     except UnreadableEvent as exc:
@@ -81,29 +103,44 @@ def post_event() -> Any:
             return validation_error(exc)
         problem = f"event type '{raw.get('type')}' is not accepted here; send {SUBMITTED}"
         return error_response(422, "unknown_type", problem, [Problem(field="type", problem=problem)])
+    if holder is not None:
+        raw["source"] = holder.source
     try:
         event = CaseSubmittedEvent.model_validate(raw)
     except ValidationError as exc:
         return validation_error(exc)
-    accepted = accept_submission(engine(), event)
+    accepted = file_event(engine(), holder, event) if holder else accept_submission(engine(), event)
     if not accepted.duplicate:
         publish_event(accepted.inbox_id)
     return _answer(accepted).model_dump(), 202
 
 
-def _post_batch() -> Any:
+def _post_batch(holder: KeyHolder | None) -> Any:
     """Accept a batch: every event checked first, all stored in one transaction, one task published."""
     try:
-        events = parse_batch(read_batch(request))
+        items = read_batch(request)
+        if holder is not None:
+            for item in items:
+                if isinstance(item, dict):
+                    item["source"] = holder.source
+        events = parse_batch(items)
         answers = accept_batch(engine(), events)
     except UnreadableEvent as exc:
         return _unreadable(exc)
+    except OversizedEvents as exc:
+        return error_response(413, exc.code, exc.message,
+                              [Problem(field=field, problem=problem) for field, problem in exc.problems])
     except BatchTooLarge as exc:
         return error_response(413, exc.code, exc.message)
     except InvalidBatch as exc:
         return error_response(422, exc.code, exc.message,
                               [Problem(field=field, problem=problem) for field, problem in exc.problems])
     new = [a.inbox_id for a in answers if not a.duplicate]
+    if holder is not None and new:
+        # Who filed them, for the key's webhook: recorded just after the batch's own transaction.
+        with db_session() as session:
+            for accepted in answers:
+                remember_event(session, holder, accepted)
     if new:
         # One task drains every pending row (workers/kick.py): the batch needs only one.
         publish_event(min(new))

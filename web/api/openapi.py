@@ -11,12 +11,28 @@ from pydantic.json_schema import models_json_schema
 
 from schemas.api import ErrorBody
 from schemas.events import CaseSubmittedEvent
+from schemas.open311 import (
+    CreatedRequests,
+    Discovery,
+    Open311Errors,
+    ServiceDefinition,
+    ServiceRequests,
+    Services,
+    TokenAnswers,
+)
+
+# The Open311 answers come in JSON or XML, so the routes document them by reference.
+OPEN311_ANSWERS = (Discovery, Services, ServiceDefinition, CreatedRequests, TokenAnswers, ServiceRequests,
+                   Open311Errors)
 
 bp = Blueprint("openapi", __name__)
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | dict[str, Any]] = {
     "bearer": {"type": "http", "scheme": "bearer",
                "description": "Staff token from `gridcase token create NAME`"},
+    "api_key": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
+                "description": "Integrator key from `gridcase integrator add NAME` (also as a Bearer token, "
+                               "or api_key in an Open311 form)"},
 }
 
 
@@ -28,7 +44,8 @@ def document() -> dict[str, Any]:
         # flask-openapi3 documents models it validates itself; intake validates by hand
         # (it reads two CloudEvents modes), so its models are added here.
         _, defs = models_json_schema(
-            [(CaseSubmittedEvent, "validation"), (ErrorBody, "serialization")],
+            [(CaseSubmittedEvent, "validation"), (ErrorBody, "serialization"),
+             *((model, "serialization") for model in OPEN311_ANSWERS)],
             ref_template="#/components/schemas/{model}",
         )
         schemas.update(defs.get("$defs", {}))

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from web.ui import accounts, admin, case_page, errors, i18n, mediation_page, resident, security, staff, wording
+from web.ui import (
+    accounts,
+    admin,
+    analysis,
+    case_page,
+    errors,
+    exports,
+    i18n,
+    integrators,
+    mediation_page,
+    reports,
+    resident,
+    security,
+    staff,
+    wording,
+)
 
 # Templates and the vendored stylesheet and scripts, served from the app itself.
 assets = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -23,5 +38,6 @@ def init_ui(app: Flask) -> None:
                                  channel_label=wording.channel_label,
                                  delivery_status_label=wording.delivery_status_label,
                                  answer_label=wording.answer_label, satisfaction_label=wording.satisfaction_label)
-    for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, mediation_page.bp, resident.bp, admin.bp):
+    for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, mediation_page.bp, resident.bp, admin.bp,
+                      integrators.bp, analysis.bp, exports.bp, reports.bp):
         app.register_blueprint(blueprint)

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import flask_login
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -25,6 +25,7 @@ from web.ui.security import limiter, login_limit, protect_forms
 from workflow.base.errors import DomainError
 from workflow.org.members import authenticate, set_password
 from workflow.org.models import User
+from workflow.org.sessions import end_session, session_user, start_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,8 @@ login_manager.login_message = _l("Please log in to see this page.")
 login_manager.login_message_category = "info"
 
 PARTY_ROLES = {Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY, Role.STREET_STAFF, Role.MEDIATOR}
+# Who reads the figures (/analysis): the party levels above the grid, and the administrator.
+ANALYSIS_ROLES = {Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY, Role.STREET_STAFF, Role.ADMIN}
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,11 @@ class Member(UserMixin):  # type: ignore[misc]
     unit_name: str
     unit_level: str
     language: str | None
-    fingerprint: str
+    session_key: str
 
     def get_id(self) -> str:
-        """Return the session id; it changes with the password, which logs out other sessions."""
-        return f"{self.user_id}.{self.fingerprint}"
+        """Return what the session cookie carries: the random key of this session, nothing of the member."""
+        return self.session_key
 
     @property
     def is_admin(self) -> bool:
@@ -62,31 +65,32 @@ class Member(UserMixin):  # type: ignore[misc]
         return self.role == Role.ADMIN
 
     @property
+    def reads_analysis(self) -> bool:
+        """Tell whether the member reads the figures (the party levels above the grid, the administrator)."""
+        return self.role in ANALYSIS_ROLES
+
+    @property
     def has_inbox(self) -> bool:
         """Tell whether the member works at a party level that receives escalations."""
         return self.role in PARTY_ROLES
 
 
-def _fingerprint(user: User) -> str:
-    return (user.password_hash or "")[-12:]
-
-
-def as_member(user: User) -> Member:
-    """Return the page's view of a staff member."""
+def as_member(user: User, session_key: str) -> Member:
+    """Return the page's view of a staff member logged in with the session ``session_key``."""
     return Member(user.id, user.name, user.display_name, user.role, user.unit.code, user.unit.name,
-                  user.unit.level, user.language, _fingerprint(user))
+                  user.unit.level, user.language, session_key)
 
 
-def load_member(session_id: str) -> Member | None:
-    """Find the member of a session, or None if they are gone, inactive or changed their password."""
-    user_id, _, fingerprint = session_id.partition(".")
-    if not user_id.isdigit():
-        return None
+def load_member(session_key: str) -> Member | None:
+    """Find the member of a live session, or None if it ended, idled out or expired, or they are inactive."""
     with db_session() as session:
-        user = session.get(User, int(user_id))
-        if user is None or not user.active or _fingerprint(user) != fingerprint:
-            return None
-        return as_member(user)
+        user = session_user(session, session_key)
+        return as_member(user, session_key) if user is not None else None
+
+
+def log_in_again(session: Session, user: User) -> Member:
+    """Start a new session for ``user`` (after every one of theirs ended) and return its member."""
+    return as_member(user, start_session(session, user))
 
 
 login_manager.user_loader(load_member)
@@ -139,16 +143,22 @@ def _login_name() -> str:
     return (request.form.get("name") or "").strip().lower() or "-"
 
 
+def _failed(response: Response) -> bool:
+    # Only failures use up the limit: ten colleagues behind one office address log in freely,
+    # while a guesser still meets the limit after as many wrong passwords.
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
-@limiter.limit(login_limit, methods=["POST"], key_func=_login_name)
+@limiter.limit(login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_limit, methods=["POST"], key_func=_login_name, deduct_when=_failed)
 def login() -> ResponseReturnValue:
     """Show the login form; log the member in with name and password."""
     form = LoginForm()
     if form.validate_on_submit():
         with db_session() as session:
             user = authenticate(session, form.name.data or "", form.password.data or "")
-            who = as_member(user) if user is not None else None
+            who = as_member(user, start_session(session, user)) if user is not None else None
         if who is None:
             flash(_("Wrong name or password."), "error")
             return render_template("login.html", form=form), 401
@@ -159,7 +169,10 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Log out and go back to the login page."""
+    """End this session on the server, log out and go back to the login page."""
+    if current_user.is_authenticated:
+        with db_session() as session:
+            end_session(session, member().session_key)
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
@@ -188,7 +201,7 @@ def account_language() -> ResponseReturnValue:
 
 @bp.post("/account/password")
 @login_required
-@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"], deduct_when=_failed)
 def account_password() -> ResponseReturnValue:
     """Change my password after giving the current one; my other sessions end."""
     form = PasswordForm()
@@ -201,8 +214,8 @@ def account_password() -> ResponseReturnValue:
             if user is None:
                 form.current.errors = [_("The current password is wrong.")]
                 return render_template("account.html", language_form=language, password_form=form), 403
-            set_password(user, form.new.data or "")
-            who = as_member(user)
+            set_password(user, form.new.data or "")  # ends every session of mine
+            who = log_in_again(session, user)
     except DomainError as exc:
         form.new.errors = [reason_of(exc)]
         return render_template("account.html", language_form=language, password_form=form), 422

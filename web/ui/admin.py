@@ -14,7 +14,7 @@ from wtforms.fields import SelectChoice
 
 from schemas.vocabulary import Category, Role, Severity
 from web.session import db_session
-from web.ui.accounts import as_member, member, member_row, roles_required
+from web.ui.accounts import log_in_again, member, member_row, roles_required
 from web.ui.admin_forms import ChildUnitForm, ConfirmForm, MemberForm, NewMemberForm, RenameUnitForm, SubscriptionForm
 from web.ui.errors import html_errors, reason_of, status_of
 from web.ui.i18n import category_name, level_name
@@ -27,6 +27,7 @@ from workflow.notices import subscription_admin
 from workflow.notices.subscriptions import TOPICS, remove
 from workflow.org import admin as org_admin
 from workflow.org.members import MIN_PASSWORD_LENGTH, user_by_name
+from workflow.org.sessions import end_sessions, live_sessions
 from workflow.org.tree import unit_by_code
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -131,8 +132,12 @@ def _changes(form: MemberForm) -> org_admin.MemberChanges:
 
 def _render_member(form: MemberForm, name: str | None, error: str | None = None,
                    status: int = 200) -> ResponseReturnValue:
-    return render_template("admin/member.html", form=form, name=name, error=error,
-                           min_password=MIN_PASSWORD_LENGTH), status
+    sessions = None
+    if name:
+        with db_session() as session:
+            sessions = live_sessions(session, user_by_name(session, name))
+    return render_template("admin/member.html", form=form, name=name, error=error, sessions=sessions,
+                           end_form=ConfirmForm(), min_password=MIN_PASSWORD_LENGTH), status
 
 
 @bp.route("/members/new", methods=["GET", "POST"])
@@ -173,12 +178,24 @@ def edit_member(name: str) -> ResponseReturnValue:
     try:
         with db_session() as session:
             user = org_admin.update_member(session, member_row(session), name, _changes(form))
-            myself = as_member(user) if user.id == member().user_id else None
+            # My own new password ended every session of mine: this one goes on in a new one.
+            myself = log_in_again(session, user) if user.id == member().user_id and form.password.data else None
     except DomainError as exc:
         return _render_member(form, name, error=_refuse(form, exc), status=status_of(exc))
-    if myself is not None and form.password.data:
-        login_user(myself)  # my own new password: this session goes on, my others end
+    if myself is not None:
+        login_user(myself)
     flash(_("Member %(name)s saved.", name=name), "success")
+    return redirect(url_for("admin.edit_member", name=name))
+
+
+@bp.post("/members/<name>/sessions/end")
+@roles_required(Role.ADMIN)
+def end_member_sessions(name: str) -> ResponseReturnValue:
+    """End every session of a member on the pages (a lost phone, a member who left); they log in again."""
+    with db_session() as session:
+        ended = end_sessions(session, user_by_name(session, name), "administrator")
+    flash(ngettext("%(num)d session of %(name)s ended.", "%(num)d sessions of %(name)s ended.", ended, name=name),
+          "success")
     return redirect(url_for("admin.edit_member", name=name))
 
 

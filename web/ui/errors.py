@@ -104,7 +104,7 @@ def init(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/open311/")):
             return http_error_json(exc)
         status = exc.code or 500
         # Werkzeug and the limiter describe errors in English ("10 per 1 minute"): a page says it in

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.i18n import get_translations
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, StopValidation
 
 from web.ui.i18n import current_language
 
@@ -31,6 +31,26 @@ class PageForm(FlaskForm):  # type: ignore[misc]
 
 
 PHONE = Regexp(r"^\+?[0-9 -]{5,20}$", message=_l("Digits only, e.g. 13800138000."))
+
+
+_NAME_WITH_PHONE = _l("Give a name with this phone (a surname is enough), or leave the phone empty.")
+
+
+class NamedWithPhone:
+    """A person's name is required when their phone is given: a phone alone would not be stored."""
+
+    def __init__(self, phone_field: str) -> None:
+        """Name the phone field this name belongs with."""
+        self.phone_field = phone_field
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Refuse an empty name beside a phone; an empty name without a phone is fine."""
+        if (field.data or "").strip():
+            return
+        field.errors[:] = []
+        if (form[self.phone_field].data or "").strip():
+            raise StopValidation(str(_NAME_WITH_PHONE))
+        raise StopValidation()
 
 
 class LoginForm(PageForm):
@@ -58,17 +78,21 @@ class PasswordForm(PageForm):
 
 
 class NewCaseForm(PageForm):
-    """What a grid leader logs: where, what, who, how urgent, and a photo."""
+    """What a grid leader logs: where, what, who, how urgent, and photos."""
 
-    category = SelectField(_l("Category"), validators=[DataRequired()])
+    # Chosen by the leader every time: a preselected first category got cases filed under it in a hurry.
+    category = SelectField(_l("Category"), validators=[DataRequired(message=_l("Choose the category."))])
     grid = SelectField(_l("Grid"), validators=[DataRequired()])
     severity = SelectField(_l("Severity"), validators=[Optional()])
     description = TextAreaField(_l("What happened"), validators=[DataRequired(), Length(max=4000)])
-    reporter_name = StringField(_l("Resident's name"), validators=[Optional(), Length(max=64)])
+    reporter_name = StringField(_l("Resident's name"), validators=[NamedWithPhone("reporter_phone"), Length(max=64)])
     reporter_phone = StringField(_l("Resident's phone"), validators=[Optional(), PHONE])
-    other_name = StringField(_l("Other party's name"), validators=[Optional(), Length(max=64)])
+    other_name = StringField(_l("Other party's name"), validators=[NamedWithPhone("other_phone"), Length(max=64)])
     other_phone = StringField(_l("Other party's phone"), validators=[Optional(), PHONE])
-    photo = FileField(_l("Photo"))
+    photo = MultipleFileField(_l("Photos"))
+    # The form's own idempotency key, made when the form is opened: it becomes the event id, so
+    # sending the same form again (back, submit) lands on the case it made the first time.
+    submission_id = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f-]{32,36}$")])
 
 
 class ActionForm(PageForm):

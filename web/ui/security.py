@@ -6,13 +6,14 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
 from workflow.base import config
+from workflow.base.private_files import private_dir
 
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
@@ -45,6 +46,15 @@ def track_limit() -> str:
     return os.environ.get("GRIDCASE_TRACK_LIMIT", "20 per minute")
 
 
+def intake_limit() -> str:
+    """Return the limit on ``POST /api/v1/events`` per client address (``GRIDCASE_INTAKE_LIMIT``).
+
+    A hotline or app server forwarding complaints one at a time stays far below 300 a minute;
+    a backlog goes in batches of up to 100 events, one request each.
+    """
+    return os.environ.get("GRIDCASE_INTAKE_LIMIT", "300 per minute")
+
+
 def ratelimit_storage() -> str:
     """Return where rate-limit counters live: ``GRIDCASE_RATELIMIT_STORAGE``, else Redis if it is the broker.
 
@@ -62,8 +72,7 @@ def secret_key() -> str:
     explicit = os.environ.get("GRIDCASE_SECRET_KEY")
     if explicit:
         return explicit
-    path: Path = config.data_dir() / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path: Path = private_dir(config.data_dir()) / "secret_key"
     try:
         # O_EXCL: two processes starting at once agree on whichever key was written first.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -98,6 +107,18 @@ def init(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     limiter.init_app(app)
+    app.after_request(no_store)
+
+
+def no_store(response: Response) -> Response:
+    """Keep every answer but the static assets out of caches: pages and JSON carry personal data.
+
+    One rule for all dynamic answers rather than a list of the personal ones, so a new page
+    or route is private unless it is an asset.
+    """
+    if request.endpoint != "ui.static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def protect_forms(blueprint: Blueprint) -> None:

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
@@ -14,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from workflow.base import config
+from workflow.base.private_files import private_dir, private_file
 
 # Named constraints from the first migration on, so later migrations can drop them.
 NAMING_CONVENTION = {
@@ -96,7 +98,10 @@ def default_engine() -> Engine:
     """Return the engine for the configured ``DATABASE_URL``."""
     url = config.database_url()
     if url.startswith("sqlite:///"):
-        config.data_dir().mkdir(parents=True, exist_ok=True)
+        folder = private_dir(config.data_dir())
+        database = Path(url.removeprefix("sqlite:///"))
+        if database.parent == folder:  # the embedded database: private from its first byte
+            private_file(database)
     return engine_for(url)
 
 

@@ -34,10 +34,65 @@ def phone_ends_with(phone: str | None, last4: str) -> bool:
     return len(digits) >= 4 and digits[-4:] == last4
 
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9Xx])(\d{4})\d{10}(\d{3}[0-9Xx])(?![0-9Xx])")
+# One set of patterns for every piece of free text (descriptions, reasons, summaries, messages,
+# notes, comments, captions, notices). Each number must stand alone, with no digit right before
+# or after it, so a longer run of digits is judged as a whole.
+_SEP = r"[ \-]?"
+_NUMBER = re.compile(
+    r"(?<!\d)(?:"
+    # 18-digit resident ID (the last may be X), or the first-generation 15-digit one.
+    r"(?P<id>\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx]|\d{15})"
+    # Bank card: 16 to 19 digits, whole or in groups of four.
+    r"|(?P<card>\d{4}(?:[ \-]\d{4}){3}(?:[ \-]\d{1,3})?|\d{16,19})"
+    # Mainland mobile, with or without +86, with or without separators (138 1234 5678).
+    r"|(?P<mobile>(?:\+?86" + _SEP + r")?1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4})"
+    # Landline: area code 0xx or 0xxx, with or without brackets, then 7 or 8 digits.
+    r"|(?P<landline>(?:0\d{2,3}[ \-]?|[(（]0\d{2,3}[)）] ?)\d{7,8})"
+    r")(?!\d)",
+    re.ASCII,
+)
+# Chinese input methods type full-width digits and signs (１３８…); they are matched as their
+# ASCII twins, one character for one, so the places found are the places in the original text.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ＋－", "0123456789Xx+-")
+# How many digits of each kind stay visible at the start and at the end.
+_KEEP = {"id": (4, 4), "card": (0, 4), "mobile": (3, 4), "landline": (3, 2)}
+
+
+def _mask_digits(text: str, head: int, tail: int) -> str:
+    """Star every digit of ``text`` but the first ``head`` and the last ``tail``; keep the separators."""
+    positions = [i for i, ch in enumerate(text) if ch.isdigit() or (ch in "Xx" and i == len(text) - 1)]
+    hidden = set(positions[head:len(positions) - tail] if tail else positions[head:])
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    kind = match.lastgroup or "card"
+    head, tail = _KEEP[kind]
+    text = match.group(0)
+    if kind == "mobile":
+        # +86 and the number's first three digits stay: the masked part is the same 4 digits as without it.
+        digits = sum(ch.isdigit() for ch in text)
+        head += digits - 11
+    return _mask_digits(text, head, tail)
 
 
 def scrub(text: str) -> str:
-    """Mask 11-digit mobile numbers and 18-digit ID numbers in free text before it goes out."""
-    return _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), _MOBILE.sub(r"\1****\3", text))
+    """Mask mobile numbers, landlines, ID numbers and bank card numbers in free text.
+
+    ``138****5678``, ``1101**********777X``, ``************7890``, ``010-******78``: the
+    text around them, the separators and the length are kept.
+    """
+    plain = text.translate(_HALF_WIDTH)
+    pieces, last = [], 0
+    for match in _NUMBER.finditer(plain):
+        start, end = match.span()
+        masked = zip(_mask_match(match), text[start:end], strict=True)
+        pieces += [text[last:start], "".join(m if m == "*" else original for m, original in masked)]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def scrub_optional(text: str | None) -> str | None:
+    """Return ``scrub(text)``, or None for None."""
+    return None if text is None else scrub(text)

@@ -6,14 +6,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from schemas.api import ActionRequest, EvaluationRequest
-from schemas.vocabulary import PartyRole, ResolvedAnswer, State
+from schemas.vocabulary import ResolvedAnswer, State
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, InvalidTransition, NotFound, StaleVersion
-from workflow.base.privacy import phone_ends_with
+from workflow.base.privacy import mask_name
 from workflow.cases.machine import TRIGGERS
 from workflow.cases.models import Case, CaseParty, Evaluation
 from workflow.cases.steps import ActorContext, Applied, apply_trigger, could_fire, load_case_for_update, staff_actor
-from workflow.cases.views import check_can_view, needs_personal_data
+from workflow.cases.views import check_can_view, needs_personal_data, resident_owns
 from workflow.org.models import User
 
 
@@ -32,9 +32,14 @@ def perform_action(session: Session, case_id: int, trigger: str, user: User,
     Raises:
         NotFound, Forbidden, StaleVersion, InvalidTransition, InvalidInput: see ``apply_trigger``.
     """
+    if trigger == "reveal":
+        # A reveal is an act of seeing: it is written only by reveal_party, which shows the person.
+        raise NotFound(
+            N_("a reveal is not an action: reveal one of the parties, which shows them in full and records it"),
+            field="trigger")
     if trigger not in TRIGGERS:
         raise NotFound(N_("no action '%(name)s'; the actions are: %(names)s"), name=trigger,
-                       names=", ".join(sorted(TRIGGERS)),
+                       names=", ".join(sorted(TRIGGERS - {"reveal"})),
                        field="trigger")
     case = load_case_for_update(session, case_id)
     check_can_view(user, case)
@@ -49,14 +54,12 @@ def evaluate(session: Session, case_id: int, answer: EvaluationRequest) -> tuple
     """Record the resident's answer: yes or partly closes the case, no reopens it.
 
     Raises:
-        Forbidden: the last four digits do not match the reporter's phone.
+        NotFound: the last four digits do not match the reporter's phone (the answer of an unknown code).
         InvalidTransition: the case is not waiting for an evaluation.
     """
     case = load_case_for_update(session, case_id)
-    reporter_phones = [p.phone for p in case.parties if p.role == PartyRole.REPORTER]
-    if not any(phone_ends_with(phone, answer.phone_last4) for phone in reporter_phones):
-        raise Forbidden(N_("the last four digits do not match the phone given with the complaint"),
-                        field="phone_last4")
+    if not resident_owns(case, answer.phone_last4):
+        raise NotFound(N_("no case matches this tracking code and these digits"), field="tracking_code")
     if case.state != State.REPORTED_BACK:
         raise InvalidTransition(N_("the case is %(state)s, not waiting for your evaluation"), state=case.state)
     comment = (answer.comment or "").strip() or None
@@ -91,6 +94,9 @@ def available_actions(session: Session, case: Case, user: User) -> list[str]:
 def reveal_party(session: Session, case_id: int, party_id: int, user: User) -> CaseParty:
     """Show a party's full name and phone to a member who needs them, and log it on the timeline.
 
+    The step names the person (role, id, masked name) and exactly which fields were shown; the
+    caller shows those fields and nothing else.
+
     Raises:
         Forbidden: the member does not handle the case, or it is closed.
         NotFound: the party is not one of the case's.
@@ -104,6 +110,8 @@ def reveal_party(session: Session, case_id: int, party_id: int, user: User) -> C
     if party is None:
         raise NotFound(N_("case %(case_id)s has no party %(party)s"), field="party", case_id=case.id,
                        party=party_id)
-    apply_trigger(session, case, "reveal", staff_actor(user), {"reason": party.role})
+    shown = [name for name, value in (("name", party.name), ("phone", party.phone)) if value]
+    what = f"{party.role} #{party.id} ({mask_name(party.name)}): {' and '.join(shown)} shown in full"
+    apply_trigger(session, case, "reveal", staff_actor(user), {"reason": what})
     _flush(session, case)
     return party

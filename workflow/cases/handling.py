@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from schemas.events import ACTION_REQUESTED, DEADLINE_DUE, SUBMITTED, CaseAction
 from schemas.vocabulary import Severity
 from workflow.base import db, wallclock
 from workflow.base.errors import DomainError, NotFound
+from workflow.base.metrics import EVENTS_HANDLED, INTAKE_TO_DISPATCH_SECONDS
 from workflow.cases.models import Case, InboxEvent, OutboxMessage
 from workflow.cases.overdue import fire_due
 from workflow.cases.steps import ActorContext, apply_trigger, lock_cases, staff_actor
@@ -89,6 +91,7 @@ def handle_inbox_event(session: Session, inbox_id: int, batch: int = BATCH_SIZE,
         notices.extend(applied)
         row.status, row.handled_at, row.case_id = "done", now, case_id
     session.flush()
+    _count(rows, now)
     own = next((row for row in rows if row.id == inbox_id), None)
     return Outcome(own.status if own else "skipped", own.case_id if own else None, own.error if own else None,
                    handled=len(rows), notice_ids=[n.id for n in notices], full=len(rows) >= batch)
@@ -153,6 +156,15 @@ def pending_ids(session: Session, limit: int = BATCH_SIZE) -> list[int]:
     """Return the ids of the oldest pending rows (to handle them one by one after a batch failed)."""
     query = select(InboxEvent.id).where(InboxEvent.status == "pending").order_by(InboxEvent.id).limit(limit)
     return list(session.scalars(query))
+
+
+def _count(rows: list[InboxEvent], now: datetime) -> None:
+    # Counted before the commit: a batch that rolls back is counted again when it is retried,
+    # which a rate over minutes hardly shows; counting after the commit would need the rows again.
+    for row in rows:
+        EVENTS_HANDLED.labels(row.status).inc()
+        if row.status == "done" and row.type == SUBMITTED and row.received_at is not None:
+            INTAKE_TO_DISPATCH_SECONDS.observe(max((now - row.received_at).total_seconds(), 0.0))
 
 
 def record_failure(session: Session, inbox_id: int, error: str) -> str:

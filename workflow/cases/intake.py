@@ -68,6 +68,12 @@ def answer_again(session: Session, event: CloudEvent) -> Accepted | None:
     return Accepted(row.id, row.case_id, code, duplicate=True)
 
 
+def case_of_event(session: Session, source: str, event_id: str) -> int | None:
+    """Return the case an event made, or None if no event with this (source, id) was stored."""
+    return session.scalar(
+        select(InboxEvent.case_id).where(InboxEvent.source == source, InboxEvent.event_id == event_id))
+
+
 def _inbox_row(event: CloudEvent, case: Case | None = None) -> InboxEvent:
     data = event.model_dump(mode="json")["data"]
     return InboxEvent(source=event.source, event_id=event.id, type=event.type, data=data,
@@ -261,6 +267,9 @@ def accept_submission(engine: Engine, event: CaseSubmittedEvent) -> Accepted:
 # Batches: several submissions in one request (CloudEvents batched content mode)
 # --------------------------------------------------------------------------------------
 
+# The largest event, as in single mode (the app's body cap): each event of a batch is held to
+# it too, measured as compact JSON.
+MAX_EVENT_BYTES = 64 * 1024
 # Events one batch may carry. A batch is one transaction that locks nothing but its own
 # new rows; the cap keeps that transaction, the answer and a refusal's list short.
 MAX_BATCH_EVENTS = 100
@@ -276,6 +285,18 @@ class BatchTooLarge(DomainError):
     """A batch holds more events than ``MAX_BATCH_EVENTS``."""
 
     code = "batch_too_large"
+
+
+class OversizedEvents(BatchTooLarge):
+    """One or more events of a batch are larger than ``MAX_EVENT_BYTES``: each named ``[index]``."""
+
+    code = "event_too_large"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        """Keep every problem; the message names the first."""
+        field, problem = problems[0]
+        super().__init__(f"{field}: {problem}", field=field)
+        self.problems = problems
 
 
 class InvalidBatch(InvalidInput):
@@ -297,6 +318,7 @@ def parse_batch(items: Sequence[Any]) -> list[CaseSubmittedEvent]:
 
     Raises:
         BatchTooLarge: more than ``MAX_BATCH_EVENTS`` events.
+        OversizedEvents: events larger than ``MAX_EVENT_BYTES``, each named ``[index]``.
         InvalidBatch: the batch is empty, or one or more events are not valid
             ``org.gridcase.case.submitted`` CloudEvents; each problem names ``[index].field``.
     """
@@ -305,6 +327,11 @@ def parse_batch(items: Sequence[Any]) -> list[CaseSubmittedEvent]:
                             "split it into several requests")
     if not items:
         raise InvalidBatch([(None, "a batch must hold at least one event")])
+    oversized: list[FieldProblem] = [
+        (f"[{index}]", f"an event may be at most {MAX_EVENT_BYTES // 1024} KiB; this one is {size // 1024} KiB")
+        for index, size in enumerate(_sizes(items)) if size > MAX_EVENT_BYTES]
+    if oversized:
+        raise OversizedEvents(oversized)
     events: list[CaseSubmittedEvent] = []
     problems: list[FieldProblem] = []
     for index, raw in enumerate(items):
@@ -328,6 +355,10 @@ def parse_batch(items: Sequence[Any]) -> list[CaseSubmittedEvent]:
     if problems:
         raise InvalidBatch(problems)
     return events
+
+
+def _sizes(items: Sequence[Any]) -> list[int]:
+    return [len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()) for raw in items]
 
 
 def accept_batch(engine: Engine, events: Sequence[CaseSubmittedEvent]) -> list[Accepted]:

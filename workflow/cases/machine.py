@@ -11,6 +11,7 @@ from transitions import EventData, Machine, MachineError
 from schemas.policy import Duration
 from schemas.vocabulary import FINAL_STATES, HANDLING_LADDER, HANDLING_STATE, Level, Role, State
 from workflow.base.errors import N_, Forbidden, InvalidInput, InvalidTransition
+from workflow.clock.policy import current_policy
 
 S = State
 HANDLING = [HANDLING_STATE[level].value for level in HANDLING_LADDER]
@@ -259,10 +260,15 @@ class Step:
         """Guard: an extension says by how long, as an ISO 8601 duration of days and time (P3D, PT12H)."""
         value = self.params.get("extend_by")
         try:
-            Duration.parse(f"{value} calendar")
+            asked = Duration.parse(f"{value} calendar")
         except ValueError as exc:
             raise InvalidInput(N_("'request_extension' needs extend_by, an ISO 8601 duration such as P3D"),
                                field="extend_by") from exc
+        # Unbounded, P999999999D overflows every later deadline computation of the case.
+        longest = current_policy().spec.max_extension
+        if asked.span > longest.span:
+            raise InvalidInput(N_("extend_by may be at most %(longest)s (the policy's max_extension)"),
+                               field="extend_by", longest=longest.text.split()[0])
         return True
 
     def nothing_waiting(self, event: EventData) -> bool:

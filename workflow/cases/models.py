@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +62,9 @@ class Case(Base):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_left: Mapped[float | None] = mapped_column(Float)
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Filed with an integrator key (Open311 or CloudEvents): each of its steps also goes to
+    # the outbox for that integrator's webhook (the integrators package sets it at filing).
+    filed_by_integrator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Each step sets version + 1 itself (a batch may step one case twice before a flush);
     # SQLAlchemy adds "AND version = :loaded" to the UPDATE: the optimistic check that
@@ -139,8 +143,10 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    file_name: Mapped[str] = mapped_column(String(100))
+    file_name: Mapped[str] = mapped_column(String(100))  # the downscaled copy shown, without EXIF
     content_type: Mapped[str] = mapped_column(String(40))
+    # The file as uploaded, kept only where GRIDCASE_PHOTO_KEEP_ORIGINAL says so.
+    original_file_name: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

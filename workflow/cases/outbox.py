@@ -30,6 +30,13 @@ _TO_ABOVE = {"request_pause": "case.pause_requested", "request_extension": "case
              "contact_overdue": "case.not_signed"}
 _TO_RESIDENT = {"report_back": "case.reported_back", "reject": "case.rejected",
                 "approve_extension": "case.extended"}
+# What the integrator that filed a case hears of (its webhook): every step that changes where
+# the case stands, so a hotline can tell its caller without polling.
+_TO_FILER = {"dispatch": "case.dispatched", "emergency": "case.emergency", "escalate": "case.escalated",
+             "deadline_passed": "case.escalated", "take_over": "case.taken_over", "send_back": "case.sent_back",
+             "resolve": "case.resolved", "report_back": "case.reported_back", "confirm": "case.closed",
+             "reopen": "case.reopened", "reject": "case.rejected", "withdraw": "case.withdrawn",
+             "merge": "case.merged", "approve_extension": "case.extended"}
 
 
 def recipients(event: CaseEvent, ladder: dict[Level, UnitInfo]) -> list[tuple[UnitInfo, str]]:
@@ -74,5 +81,11 @@ def write_notices(
                                   payload=payload,
                                   created_at=now,
                                   dedupe_key=f"{case.id}:{event.seq}:{resident_topic}:resident"))
+    filer_topic = _TO_FILER.get(event.kind)
+    if case.filed_by_integrator and filer_topic and (event.kind != "deadline_passed"
+                                                     or event.from_state != event.to_state):
+        rows.append(OutboxMessage(kind="notify_filer", topic=filer_topic, case_id=case.id, case_event=event,
+                                  unit_id=None, payload=payload, created_at=now,
+                                  dedupe_key=f"{case.id}:{event.seq}:{filer_topic}:filer"))
     session.add_all(rows)
     return rows

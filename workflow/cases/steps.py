@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
+from schemas.text import MAX_ID
 from schemas.vocabulary import Level, State
 from workflow.base import db, wallclock
 from workflow.base.errors import N_, DomainError, Forbidden, InvalidInput, NotFound, StaleVersion
@@ -17,8 +18,8 @@ from workflow.cases.deadlines import on_step
 from workflow.cases.machine import RULES, Actor, Position, Step, fire, position_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
 from workflow.cases.outbox import write_notices
-from workflow.org.models import User
-from workflow.org.tree import UnitInfo, cached_ladder
+from workflow.org.models import Unit, User
+from workflow.org.tree import UnitInfo, cached_ladder, is_at_or_above
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ def load_case_for_update(session: Session, case_id: int) -> Case:
     Raises:
         NotFound: there is no such case.
     """
-    case = lock_cases(session, [case_id]).get(case_id)
+    # An id no column can hold names no case; asking the database would overflow its integer.
+    case = lock_cases(session, [case_id]).get(case_id) if 0 < case_id <= MAX_ID else None
     if case is None:
         raise NotFound(N_("no case with id %(case_id)s"), case_id=case_id)
     return case
@@ -141,7 +143,7 @@ def apply_trigger(
     place = _check_actor(case, trigger, actor, ladder)
     step = _step_of(case, place, params)
     if trigger == "merge":
-        _check_merge_target(session, case, params.get("merge_into"))
+        _check_merge_target(session, case, params.get("merge_into"), actor)
     from_state, from_level = case.state, case.level
     changed = fire(step, trigger)
     at = wallclock.now()
@@ -223,12 +225,20 @@ def _reason(trigger: str, params: dict[str, Any]) -> str | None:
     return text if text is None else str(text)
 
 
-def _check_merge_target(session: Session, case: Case, target_id: Any) -> None:
+def _check_merge_target(session: Session, case: Case, target_id: Any, actor: ActorContext) -> None:
+    """Refuse a merge target that does not exist, is not open, or lies outside the actor's units.
+
+    The three get one answer, so a refusal tells nothing of other grids' cases.
+    """
     if not isinstance(target_id, int):
         return  # the machine's guard names the missing field
     if target_id == case.id:
         raise InvalidInput(N_("a case cannot be merged into itself"), field="merge_into")
     target = session.get(Case, target_id)
-    if target is None or State(target.state) in {State.MERGED, State.REJECTED, State.WITHDRAWN}:
-        raise InvalidInput(N_("case %(case_id)s is not an open case to merge into"), field="merge_into",
+    actor_unit = session.get(Unit, actor.unit_id) if actor.unit_id is not None else None
+    # Staff merge only into a case they may see: one of their own subtree or on its path.
+    in_scope = target is not None and (
+        actor.kind is not Actor.STAFF or (actor_unit is not None and is_at_or_above(actor_unit, target.grid_unit)))
+    if not in_scope or target is None or State(target.state) in {State.MERGED, State.REJECTED, State.WITHDRAWN}:
+        raise InvalidInput(N_("there is no open case %(case_id)s of yours to merge into"), field="merge_into",
                            case_id=target_id)

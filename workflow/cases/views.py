@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,13 +20,14 @@ from schemas.api import (
     UnitOut,
     UnitRef,
 )
+from schemas.text import MAX_ID
 from schemas.vocabulary import FINAL_STATES, PartyRole, Role, State
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, NotFound
 from workflow.base.labels import state_label
-from workflow.base.privacy import mask_name, mask_phone, scrub
+from workflow.base.privacy import mask_name, mask_phone, phone_ends_with, scrub, scrub_optional
 from workflow.cases.deadlines import handling_deadline_left, policy_of
-from workflow.cases.models import Case, CaseEvent, Evaluation
+from workflow.cases.models import Case, CaseEvent, CaseParty, Evaluation
 from workflow.cases.tracking import display, normalize
 from workflow.clock.deadlines import history
 from workflow.org.models import Unit, User
@@ -45,7 +49,8 @@ def get_case(session: Session, case_id: int) -> Case:
     Raises:
         NotFound: there is no such case.
     """
-    case = session.get(Case, case_id)
+    # An id no column can hold names no case; asking the database would overflow its integer.
+    case = session.get(Case, case_id) if 0 < case_id <= MAX_ID else None
     if case is None:
         raise NotFound(N_("no case with id %(case_id)s"), case_id=case_id)
     return case
@@ -58,8 +63,9 @@ def check_can_view(user: User, case: Case) -> None:
         Forbidden: the member's unit is not on the path.
     """
     if not is_at_or_above(user.unit, case.grid_unit):
-        raise Forbidden(N_("case %(case_id)s belongs to grid %(grid)s, outside unit %(unit)s"), case_id=case.id,
-                        grid=case.grid_unit.code, unit=user.unit.code)
+        # Say nothing of where the case is: its grid is none of this member's business.
+        raise Forbidden(N_("case %(case_id)s is outside the area of unit %(unit)s"), case_id=case.id,
+                        unit=user.unit.code)
 
 
 def needs_personal_data(user: User, case: Case) -> bool:
@@ -68,6 +74,22 @@ def needs_personal_data(user: User, case: Case) -> bool:
     Nobody handles a closed, rejected, withdrawn or merged case, so nobody needs its data.
     """
     return user.unit_id == case.holding_unit_id and user.role != Role.ADMIN and State(case.state) not in FINAL_STATES
+
+
+def free_text_shown(viewer: User, case: Case, text: str) -> str:
+    """Return free text as ``viewer`` may read it: whole for the unit handling the case, numbers masked otherwise."""
+    return text if needs_personal_data(viewer, case) else scrub(text)
+
+
+def masked_party(party: CaseParty) -> PartyOut:
+    """Return a party with name and phone masked, as every staff view shows it until a reveal."""
+    return PartyOut(id=party.id, role=party.role, name=mask_name(party.name) or "", phone=mask_phone(party.phone),
+                    masked=True)
+
+
+def revealed_party(party: CaseParty) -> PartyOut:
+    """Return a party in full: only after ``actions.reveal_party`` has written its step."""
+    return PartyOut(id=party.id, role=party.role, name=party.name, phone=party.phone, masked=False)
 
 
 def _ref(unit: Unit) -> UnitRef:
@@ -88,22 +110,17 @@ def _answered_by_resident(event: CaseEvent) -> bool:
 
 def case_view(session: Session, case: Case, viewer: User,
               notifications: list[NotificationOut] | None = None) -> CaseOut:
-    """Return the staff view of a case, personal data masked unless the viewer needs it.
+    """Return the staff view of a case: parties masked, free text's numbers masked unless the viewer handles it.
 
+    Parties are masked for everyone; a reveal shows one, on record.
     ``notifications`` are the case's notices as the notices package lists them; the caller
     passes them (this package is below notices and does not read deliveries).
     """
-    reveal = needs_personal_data(viewer, case)
-    parties = [
-        PartyOut(
-            role=p.role,
-            name=p.name if reveal else mask_name(p.name) or "",
-            phone=p.phone if reveal else mask_phone(p.phone),
-            masked=not reveal,
-        )
-        for p in case.parties
-    ]
-    evaluations = _evaluations(session, case, reveal)
+    # The unit handling the case reads what residents wrote as written; everyone else reads it
+    # with phone, ID and card numbers masked (DOMAIN.md: privacy).
+    text = (lambda t: t) if needs_personal_data(viewer, case) else scrub
+    parties = [masked_party(p) for p in case.parties]
+    evaluations = _evaluations(session, case, needs_personal_data(viewer, case))
     # Each answer fired one confirm or reopen by the resident, in the same order.
     answers = iter(evaluations)
     timeline = [
@@ -117,7 +134,7 @@ def case_view(session: Session, case: Case, viewer: User,
             to_state=e.to_state,
             from_level=e.from_level,
             to_level=e.to_level,
-            reason=(e.reason if reveal else scrub(e.reason)) if _answered_by_resident(e) and e.reason else e.reason,
+            reason=text(e.reason) if e.reason is not None else None,
             public=e.public,
             evaluation=next(answers, None) if _answered_by_resident(e) else None,
         )
@@ -137,7 +154,8 @@ def case_view(session: Session, case: Case, viewer: User,
         for d in history(session, case.id)
     ]
     return CaseOut(
-        notifications=notifications or [],
+        notifications=[n.model_copy(update={"last_error": text(n.last_error)}) if n.last_error else n
+                       for n in notifications or []],
         id=case.id,
         tracking_code=display(case.tracking_code),
         state=case.state,
@@ -147,13 +165,13 @@ def case_view(session: Session, case: Case, viewer: User,
         severity=case.severity,
         category=case.category,
         channel=case.channel,
-        description=case.description,
+        description=text(case.description),
         submitted_at=case.submitted_at,
         occurred_at=case.occurred_at,
         deadline_at=case.deadline_at,
         deadline_left_seconds=left.total_seconds() if left is not None else None,
         paused=case.paused_at is not None,
-        waiting_request=case.request,
+        waiting_request=_request_shown(case.request, text),
         policy=policy.digest if policy else None,
         supervised=case.supervised,
         reopen_count=case.reopen_count,
@@ -164,6 +182,12 @@ def case_view(session: Session, case: Case, viewer: User,
         timeline=timeline,
         evaluations=evaluations,
     )
+
+
+def _request_shown(request: dict[str, Any] | None, text: Callable[[str], str]) -> dict[str, Any] | None:
+    if not request or not isinstance(request.get("reason"), str):
+        return request
+    return {**request, "reason": text(request["reason"])}
 
 
 def case_by_tracking_code(session: Session, code: str) -> Case:
@@ -178,6 +202,26 @@ def case_by_tracking_code(session: Session, code: str) -> Case:
     return case
 
 
+
+
+def case_for_resident(session: Session, code: str, last4: str) -> Case:
+    """Return the case of a tracking code whose reporter's phone ends with ``last4``.
+
+    Raises:
+        NotFound: no case has this code, or its reporter's phone does not end so; one answer
+            for both, so an answer tells nothing of which codes exist.
+    """
+    case = session.scalars(select(Case).where(Case.tracking_code == normalize(code))).one_or_none()
+    if case is None or not resident_owns(case, last4):
+        raise NotFound(N_("no case matches this tracking code and these digits"), field="tracking_code")
+    return case
+
+
+def resident_owns(case: Case, last4: str) -> bool:
+    """Tell whether ``last4`` are the last four digits of the phone the case's reporter gave."""
+    return any(phone_ends_with(p.phone, last4) for p in case.parties if p.role == PartyRole.REPORTER)
+
+
 def track_view(case: Case, language: str) -> TrackOut:
     """Return what the resident sees: state, level, the public steps; no names but their own, masked."""
     reporter = next((p for p in case.parties if p.role == PartyRole.REPORTER), None)
@@ -187,7 +231,8 @@ def track_view(case: Case, language: str) -> TrackOut:
             kind=e.kind,
             state=e.to_state,
             level=e.to_level,
-            message=e.reason if e.kind in _RESIDENT_TEXT else None,
+            # Public: whoever holds the code reads it, so numbers are always masked.
+            message=scrub_optional(e.reason) if e.kind in _RESIDENT_TEXT else None,
         )
         for e in case.events
         if e.public

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from schemas.vocabulary import FINAL_STATES, Level
 from workflow.cases.deadlines import WARN
 from workflow.cases.models import Case
+from workflow.cases.views import free_text_shown
 from workflow.clock.models import Deadline
 from workflow.org.models import Unit, User
 
@@ -60,7 +61,7 @@ def grids_of(session: Session, user: User) -> list[Unit]:
     return list(session.scalars(select(Unit).where(Unit.id.in_(ids), Unit.level == Level.GRID).order_by(Unit.code)))
 
 
-def _rows(session: Session, where: list[object], now: datetime) -> list[CaseRow]:
+def _rows(session: Session, viewer: User, where: list[object], now: datetime) -> list[CaseRow]:
     warned = exists().where(Deadline.case_id == Case.id, Deadline.kind == WARN, Deadline.status == "fired",
                             Deadline.token == Case.clock_token)
     overdue = and_(Case.deadline_at.is_not(None), Case.deadline_at < now)
@@ -76,7 +77,8 @@ def _rows(session: Session, where: list[object], now: datetime) -> list[CaseRow]
         out.append(CaseRow(
             id=case.id, tracking_code=case.tracking_code, state=case.state, level=case.level,
             holding_unit=case.holding_unit.name, grid=case.grid_unit.name, category=case.category,
-            severity=case.severity, description=case.description[:80], deadline_at=case.deadline_at,
+            severity=case.severity, description=free_text_shown(viewer, case, case.description)[:80],
+            deadline_at=case.deadline_at,
             overdue=case.deadline_at is not None and case.deadline_at < now, warned=bool(is_warned),
             supervised=case.supervised,
         ))
@@ -85,9 +87,9 @@ def _rows(session: Session, where: list[object], now: datetime) -> list[CaseRow]
 
 def queue(session: Session, user: User, now: datetime) -> list[CaseRow]:
     """Return the open cases of a member's subtree: overdue first, then supervised, then by deadline."""
-    return _rows(session, [Case.grid_unit_id.in_(subtree_ids(session, user.unit_id))], now)
+    return _rows(session, user, [Case.grid_unit_id.in_(subtree_ids(session, user.unit_id))], now)
 
 
 def inbox(session: Session, user: User, now: datetime) -> list[CaseRow]:
     """Return the open cases a member's unit holds now (escalated to it or taken over), most urgent first."""
-    return _rows(session, [Case.holding_unit_id == user.unit_id], now)
+    return _rows(session, user, [Case.holding_unit_id == user.unit_id], now)

@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 from schemas.vocabulary import PartyRole, Severity
 from workflow.base import config, db, wallclock
 from workflow.base.errors import NotFound
+from workflow.base.metrics import DELIVERIES
 from workflow.base.privacy import mask_phone
 from workflow.cases.models import Case, CaseParty, OutboxMessage
 from workflow.cases.tracking import display
+from workflow.integrators.models import IntegratorRequest
 from workflow.notices.channels import Channel, DeliveryError, Message, get
 from workflow.notices.models import Delivery, Subscription
 from workflow.notices.ratelimit import gate
@@ -97,6 +99,8 @@ class Lookups:
 
 def recipients(session: Session, row: OutboxMessage, case: Case | None, lookups: Lookups) -> list[Recipient]:
     """Return who must get an outbox notice: the subscribers of its unit, or the resident."""
+    if row.kind == "notify_filer":
+        return _filer(session, row)
     if row.kind == "notify_resident":
         reporter = next((p for p in case.parties if p.role == PartyRole.REPORTER), None) if case else None
         if reporter is None or not reporter.phone:
@@ -123,6 +127,17 @@ def recipients(session: Session, row: OutboxMessage, case: Case | None, lookups:
     return list(unique.values())
 
 
+def _filer(session: Session, row: OutboxMessage) -> list[Recipient]:
+    """Return the webhook of the integrator that filed the case, if its key may still receive one."""
+    filed = session.scalars(select(IntegratorRequest).where(IntegratorRequest.case_id == row.case_id)).one_or_none()
+    integrator = filed.integrator if filed else None
+    if (integrator is None or integrator.revoked_at is not None or "webhook" not in integrator.scopes
+            or not integrator.webhook_url):
+        return []
+    return [Recipient(f"integrator:{integrator.id}", "webhook", integrator.webhook_url,
+                      integrator.language or "zh_Hans", secret=integrator.webhook_secret)]
+
+
 def expand(session: Session, row: OutboxMessage, now: datetime, lookups: Lookups) -> list[Delivery]:
     """Return the deliveries of an outbox row (unique per recipient) and mark the row done."""
     case = lookups.cases.get(row.case_id) if row.case_id else None
@@ -130,7 +145,7 @@ def expand(session: Session, row: OutboxMessage, now: datetime, lookups: Lookups
                      secret=r.secret, language=r.language, unit_id=r.unit_id, user_id=r.user_id, status="pending",
                      attempts=0, next_attempt_at=now, errors=[], created_at=now)
             for r in recipients(session, row, case, lookups)]
-    if not made:
+    if not made and row.kind != "notify_filer":  # an integrator without a webhook hears nothing: no fault
         logger.warning("notice %s of case %s has no recipient; add a subscription", row.topic, row.case_id,
                        extra={"case_id": row.case_id, "outbox_id": row.id})
     row.status, row.sent_at, row.attempts = "done", now, row.attempts + 1
@@ -175,9 +190,12 @@ def send_one(session: Session, d: Delivery, now: datetime) -> str:
     with gate(d.channel, d.target, channel.rate, now) as wait:
         if wait is not None:
             d.next_attempt_at = wait  # over the robot's limit: queued, not counted as an attempt
+            DELIVERIES.labels(d.channel, "waiting").inc()
             return "waiting"
         # Every attempt that went out counts against the limit, failed or not: the far end saw it.
-        return _attempt(session, d, channel, case, member, now)
+        result = _attempt(session, d, channel, case, member, now)
+        DELIVERIES.labels(d.channel, result).inc()
+        return result
 
 
 def _attempt(session: Session, d: Delivery, channel: Channel, case: Case | None, member: User | None,

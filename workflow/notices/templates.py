@@ -44,6 +44,11 @@ LEADS: dict[str, tuple[str, str, str]] = {
     "mediation.agreed": ("调解协议已生效", "調解協議已生效", "The mediation agreement is in effect"),
     "mediation.breached": ("回访发现调解协议未履行", "回訪發現調解協議未履行",
                            "A follow-up visit found the agreement breached"),
+    # For the integrator that filed the case (its webhook).
+    "case.resolved": ("案件已办结", "案件已辦結", "Case resolved"),
+    "case.closed": ("案件已结案", "案件已結案", "Case closed"),
+    "case.withdrawn": ("案件已撤回", "案件已撤回", "Case withdrawn"),
+    "case.merged": ("案件已合并到另一案件", "案件已合併到另一案件", "Case merged into another"),
 }
 # What the reader of a staff notice may do now, after what happened.
 NEXT: dict[str, tuple[str, str, str]] = {

@@ -18,6 +18,7 @@ from workflow.base.errors import N_, Forbidden, InvalidInput
 from workflow.base.labels import LANGUAGES
 from workflow.org.members import add_user, set_password, user_by_name
 from workflow.org.models import Unit, User
+from workflow.org.sessions import end_sessions
 from workflow.org.tree import forget_cached_units, unit_by_code
 
 # The same shapes the org file accepts (schemas/org.py).
@@ -195,8 +196,7 @@ def _unit(session: Session, code: str) -> Unit:
 def update_member(session: Session, actor: User, name: str, changes: MemberChanges) -> User:
     """Change a member's name shown, role, unit, contacts, language, active flag and maybe password.
 
-    A new password or deactivation ends the member's other sessions (the session id
-    carries a fingerprint of the password hash; inactive members are not loaded).
+    A new password or deactivation ends the member's sessions on the server.
 
     Raises:
         NotFound: there is no such member.
@@ -217,6 +217,8 @@ def update_member(session: Session, actor: User, name: str, changes: MemberChang
         set_password(user, changes.password)
     user.display_name, user.role, user.unit_id = display_name, role, unit.id
     user.phone, user.email, user.language, user.active = phone, email, language, changes.active
+    if not changes.active:
+        end_sessions(session, user, "deactivated")
     session.flush()
     session.refresh(user)  # the unit relationship follows unit_id
     return user

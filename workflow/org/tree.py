@@ -90,13 +90,14 @@ def import_tree(session: Session, org: OrgFile) -> ImportReport:
         seen_codes.add(spec.code)
         unit = session.scalars(select(Unit).where(Unit.code == spec.code)).one_or_none()
         parent_id = parent.id if parent else None
+        area = spec.area.model_dump(mode="json", exclude_none=True) if spec.area else None
         if unit is None:
-            unit = Unit(code=spec.code, name=spec.name, level=spec.level.value, parent_id=parent_id)
+            unit = Unit(code=spec.code, name=spec.name, level=spec.level.value, parent_id=parent_id, area=area)
             session.add(unit)
             session.flush()
             report.created += 1
-        elif (unit.name, unit.level, unit.parent_id) != (spec.name, spec.level.value, parent_id):
-            unit.name, unit.level, unit.parent_id = spec.name, spec.level.value, parent_id
+        elif (unit.name, unit.level, unit.parent_id, unit.area) != (spec.name, spec.level.value, parent_id, area):
+            unit.name, unit.level, unit.parent_id, unit.area = spec.name, spec.level.value, parent_id, area
             report.updated += 1
         else:
             report.unchanged += 1

@@ -162,6 +162,35 @@ def test_an_oversized_batch_body_is_a_413_and_stores_nothing(client: FlaskClient
     assert counts(engine) == (0, 0, 0, 0)
 
 
+def test_an_event_over_64_kib_refuses_the_batch_naming_it_even_in_an_extension(
+        client: FlaskClient, engine: Engine, published: Published) -> None:
+    events = [event(), event(bigattr="x" * 70_000), event({"description": "很" * 23_000})]
+    response = post_batch(client, events)
+    assert response.status_code == 413
+    body = response.get_json()
+    assert body["error"] == "event_too_large"
+    assert [p["field"] for p in body["problems"]] == ["[1]", "[2]"]
+    assert "64 KiB" in body["message"]
+    assert counts(engine) == (0, 0, 0, 0)
+    assert published.events == []
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_an_extension_attribute_too_large_to_drop_silently_is_refused(
+        client: FlaskClient, engine: Engine, batched: bool) -> None:
+    small, large = event(traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01"), event(note="很" * 2_000)
+    if batched:
+        response = post_batch(client, [small, large])
+        assert response.status_code == 422
+        assert response.get_json()["problems"][0]["field"] == "[1]"
+    else:
+        assert post_event(client, small).status_code == 202
+        response = post_event(client, large)
+        assert response.status_code == 422
+    assert "extension attribute 'note'" in response.get_json()["message"]
+    assert counts(engine)[0] == (0 if batched else 1)
+
+
 def test_a_repeat_inside_the_batch_gets_the_first_answer_and_one_case(
     client: FlaskClient, engine: Engine, published: Published,
 ) -> None:

@@ -192,6 +192,24 @@ def test_extension_is_decided_above_and_the_resident_told(cl: Clock) -> None:
     assert ("case.extension_requested", "XY-01-A") in cl.notices(case_id)
 
 
+def test_an_extension_longer_than_the_policy_allows_is_refused_and_the_case_still_works(
+        cl: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case_id = cl.submit()
+    huge = cl.act(LEADER, case_id, "request_extension", reason="永久", extend_by="P999999999D")
+    assert huge.status_code == 422
+    assert huge.get_json()["problems"][0]["field"] == "extend_by" and "P90D" in huge.get_json()["message"]
+    assert cl.act(LEADER, case_id, "request_extension", reason="一季", extend_by="P91D").status_code == 422
+    assert cl.act(LEADER, case_id, "request_extension", reason="需鉴定", extend_by="P90D").status_code == 200
+    assert cl.act(BRANCH, case_id, "approve_extension").status_code == 200
+    assert cl.act(LEADER, case_id, "note", message="仍可继续办理").status_code == 200
+    # The bound is the deployment's: a policy may allow less.
+    tighter = tmp_path / "policy.yaml"
+    tighter.write_text(DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace(
+        "max_extension: P90D calendar", "max_extension: P10D calendar"), encoding="utf-8")
+    monkeypatch.setenv("GRIDCASE_POLICY", str(tighter))
+    assert cl.act(LEADER, case_id, "request_extension", reason="再延", extend_by="P11D").status_code == 422
+
+
 def test_no_evaluation_in_time_closes_the_case(cl: Clock, client: FlaskClient) -> None:
     case_id = cl.submit()
     cl.act(LEADER, case_id, "resolve", summary="已调解")
@@ -265,7 +283,9 @@ def test_healthz_reports_a_silent_sweeper_and_late_deadlines(cl: Clock, client: 
     assert late["status"] == "degraded"
 
 
-def test_no_deadline_is_armed_for_a_closed_case(cl: Clock, client: FlaskClient) -> None:
+def test_no_deadline_is_armed_for_a_closed_case(cl: Clock, client: FlaskClient,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDCASE_TOKEN_DAYS", "365")  # the staff tokens outlive the three months looked ahead
     case_id = cl.submit()
     cl.act(LEADER, case_id, "resolve", summary="ok")
     cl.act(LEADER, case_id, "report_back", message="ok")

@@ -34,6 +34,9 @@ NOT_ON_A_PAGE = {
     "workflow/cases/intake.py:answer_again": "an event id reused by an API client (JSON keeps English and a code)",
     "workflow/cases/intake.py:_accept_batch": "a batch from an API client",
     "workflow/cases/intake.py:_stored_answers": "a batch from an API client",
+    "workflow/integrators/catalogue.py": "Open311 attributes: API clients, in the specification's error format",
+    "workflow/integrators/filing.py": "Open311 requests: API clients, in the specification's error format",
+    "workflow/integrators/reading.py": "Open311 queries: API clients, in the specification's error format",
 }
 
 

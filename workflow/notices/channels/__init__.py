@@ -14,8 +14,10 @@ __all__ = ["REGISTRY", "Channel", "DeliveryError", "Message", "get", "register"]
 
 
 def get(name: str) -> Channel:
-    """Return the channel called ``name``, loading the channel modules the first time."""
-    if not REGISTRY:
+    """Return the channel called ``name``, loading the channel modules the first time one is missing."""
+    # Not "if the registry is empty": a process that imported one channel module directly
+    # (for its signature helper, say) has a registry holding that one channel only.
+    if name not in REGISTRY:
         for module in pkgutil.iter_modules(__path__):
             if module.name != "base":
                 importlib.import_module(f"{__name__}.{module.name}")

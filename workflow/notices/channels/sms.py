@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from workflow.base import config
+from workflow.base.private_files import append_private
 from workflow.notices.channels.base import DeliveryError, Message, register
 
 
@@ -39,8 +40,7 @@ class FileSink:
                           ensure_ascii=False)
         with self._lock:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as sink:
-                sink.write(line + "\n")
+            append_private(path, line + "\n")  # full phone numbers: for this user's eyes only
 
 
 @functools.cache

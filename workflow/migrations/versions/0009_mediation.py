@@ -1,7 +1,7 @@
 """mediation
 
-Revision ID: 0005_mediation
-Revises: 0004
+Revision ID: 0009_mediation
+Revises: 0008_analysis
 Create Date: 2026-12-02 01:01:51.146495
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_mediation"
-down_revision = "0004"
+revision = "0009_mediation"
+down_revision = "0008_analysis"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,182 @@
+"""The figures counted in the database: a few grouped queries per period, whatever the number of cases.
+
+``kpis.compute`` says the same in Python over rows (the tests' reference); this module sums the
+daily tallies (``rollup``: a few thousand rows for a street's month or six months of weeks) for
+rates and counts, and reads the facts table only for the medians and the breakdowns of the
+period's cases (each dated fact has an index with the grid, ``models``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Integer, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from workflow.analysis.definitions import BREAKDOWNS, FIGURES, Figure, Kind
+from workflow.analysis.kpis import Scorecard, UnitFigures, Value, child_units, composite, facts_as_of, subtree
+from workflow.analysis.models import CaseFacts as F
+from workflow.analysis.models import DailyTally as D
+from workflow.analysis.periods import Period
+from workflow.analysis.settings import Weights, analysis_settings
+from workflow.base.db import is_sqlite
+from workflow.org.models import Unit
+
+
+@dataclass
+class Tally:
+    """Numerators, denominators and measured values of one group of grids."""
+
+    top: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    below: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    measured: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    median: dict[str, tuple[float | None, int]] = field(default_factory=dict)
+    breakdowns: dict[str, dict[str, int]] = field(default_factory=lambda: {n: defaultdict(int) for n in BREAKDOWNS})
+
+
+def _within(column: str, period: Period) -> ColumnElement[bool]:
+    attr = getattr(F, column)
+    return and_(attr >= period.start, attr < period.end)
+
+
+def _as_int(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0), type_=Integer)
+
+
+def tally(session: Session, groups: Mapping[str, Sequence[int]], period: Period,
+          with_breakdowns: bool = True, median_groups: set[str] | None = None) -> dict[str, Tally]:
+    """Count every figure's parts for each group of unit ids (a unit's subtree) in the period."""
+    group_of: dict[int, list[str]] = defaultdict(list)
+    for name, ids in groups.items():
+        for unit_id in ids:
+            group_of[unit_id].append(name)
+    grids = sorted(group_of)
+    out = {name: Tally() for name in groups}
+    # Rates and counts: the period's daily tallies, summed per grid.
+    summed = (select(D.grid_unit_id, D.measure, func.sum(D.value))
+              .where(D.grid_unit_id.in_(grids), D.day >= period.first, D.day <= period.last,
+                     D.measure.not_like("open.%"))
+              .group_by(D.grid_unit_id, D.measure))
+    for grid, measure, value in session.execute(summed):
+        name, _, part = measure.partition(".")
+        for group in group_of[grid]:
+            (out[group].top if part == "top" else out[group].below)[name] += int(value or 0)
+    # Open in the period: received before its end, less ended before its start.
+    opened = (select(D.grid_unit_id, D.measure, func.sum(D.value))
+              .where(D.grid_unit_id.in_(grids),
+                     or_(and_(D.measure == "open.received", D.day <= period.last),
+                         and_(D.measure == "open.ended", D.day < period.first)))
+              .group_by(D.grid_unit_id, D.measure))
+    for grid, measure, value in session.execute(opened):
+        sign = 1 if measure == "open.received" else -1
+        for group in group_of[grid]:
+            for figure in FIGURES:
+                if figure.kind is Kind.COUNT:
+                    out[group].below[figure.name] += sign * int(value or 0)
+    for figure in FIGURES:
+        if figure.kind is Kind.MEDIAN and figure.dated and figure.measure_sql:
+            wanted = {k: v for k, v in groups.items() if median_groups is None or k in median_groups}
+            _medians(session, figure, wanted, grids, group_of, period, out)
+    if with_breakdowns:
+        kinds = (select(F.grid_unit_id, F.channel, F.category, F.severity, func.count())
+                 .where(F.grid_unit_id.in_(grids), _within("received_at", period))
+                 .group_by(F.grid_unit_id, F.channel, F.category, F.severity))
+        for grid, channel, category, severity, count in session.execute(kinds):
+            for name in group_of[grid]:
+                for dimension, key in zip(BREAKDOWNS, (channel, category, severity), strict=True):
+                    out[name].breakdowns[dimension][key] += int(count)
+    return out
+
+
+def _medians(session: Session, figure: Figure, groups: Mapping[str, Sequence[int]], grids: list[int],
+             group_of: Mapping[int, list[str]], period: Period, out: dict[str, Tally]) -> None:
+    measure = getattr(F, figure.measure_sql or "")
+    assert figure.dated is not None
+    if is_sqlite(session.get_bind().engine):
+        values = select(F.grid_unit_id, measure).where(F.grid_unit_id.in_(grids), _within(figure.dated, period),
+                                                       measure.is_not(None))
+        for grid, value in session.execute(values):
+            for name in group_of[grid]:
+                if name in groups:
+                    out[name].measured[figure.name].append(float(value))
+        return
+    # PostgreSQL computes the median itself (percentile_cont: the mean of the two middle values,
+    # as statistics.median), so a month of a street's cases never crosses the wire.
+    for name, ids in groups.items():
+        median, count = session.execute(
+            select(func.percentile_cont(0.5).within_group(measure), func.count(measure))
+            .where(F.grid_unit_id.in_(list(ids)), _within(figure.dated, period), measure.is_not(None))).one()
+        out[name].median[figure.name] = (float(median) if median is not None else None, int(count))
+
+
+def values_of(tallied: Tally, weights: Weights) -> dict[str, Value]:
+    """Turn one group's tally into the figures, as ``kpis.compute`` would."""
+    out: dict[str, Value] = {}
+    for figure in FIGURES:
+        name = figure.name
+        if figure.kind is Kind.COUNT:
+            top = tallied.top[name]
+            out[name] = Value(name, figure.kind, top, tallied.below[name], top)
+        elif figure.kind is Kind.RATE:
+            top, below = tallied.top[name], tallied.below[name]
+            out[name] = Value(name, figure.kind, top, below, round(top / below, 4) if below else None)
+        elif figure.kind is Kind.MEDIAN and name in tallied.median:
+            seconds, count = tallied.median[name]
+            median = round(seconds / 3600, 2) if seconds is not None else None
+            out[name] = Value(name, figure.kind, count, count, median)
+        elif figure.kind is Kind.MEDIAN:
+            hours = [v / 3600 for v in tallied.measured[name]]
+            median = round(statistics.median(hours), 2) if hours else None
+            out[name] = Value(name, figure.kind, len(hours), len(hours), median)
+    out["composite"] = composite(out, weights)
+    return out
+
+
+def sorted_breakdowns(tallied: Tally) -> dict[str, dict[str, int]]:
+    """Return the breakdowns, largest first."""
+    return {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+            for name, counts in tallied.breakdowns.items()}
+
+
+def weekly(session: Session, unit_ids: Sequence[int], weeks: Sequence[Period],
+           weights: Weights) -> list[dict[str, Value]]:
+    """Return the figures of each week from the daily tallies (a few thousand rows for six months)."""
+    tallies = [Tally() for _ in weeks]
+    wanted = [f"{name}.{part}" for name in WEEKLY for part in ("top", "below")]
+    summed = (select(D.day, D.measure, func.sum(D.value))
+              .where(D.grid_unit_id.in_(list(unit_ids)), D.day >= weeks[0].first, D.day <= weeks[-1].last,
+                     D.measure.in_(wanted))
+              .group_by(D.day, D.measure))
+    first = weeks[0].first
+    for day, measure, value in session.execute(summed):
+        index = (day - first).days // 7
+        if 0 <= index < len(weeks):
+            name, _, part = measure.partition(".")
+            (tallies[index].top if part == "top" else tallies[index].below)[name] += int(value or 0)
+    return [values_of(t, weights) for t in tallies]
+
+
+# The figures the weekly trend draws: the count received and the three rates of the composite.
+WEEKLY = {"received", "response_rate", "resolution_rate", "satisfaction_rate"}
+
+
+def scorecard(session: Session, unit: Unit, period: Period, weights: Weights | None = None,
+              child_medians: bool = True) -> Scorecard:
+    """Compute the figures of ``unit`` and of each unit directly below it, in the database.
+
+    ``child_medians=False`` leaves the child units' medians out (the dashboard's table has no
+    median column): two fewer scans of a month's cases per child.
+    """
+    weights = weights or analysis_settings().weights
+    children = child_units(session, unit)
+    groups = {unit.code: subtree(session, unit), **{c.code: subtree(session, c) for c in children}}
+    tallied = tally(session, groups, period, median_groups=None if child_medians else {unit.code})
+
+    def figures(u: Unit) -> UnitFigures:
+        return UnitFigures(u.code, u.name, u.level, values_of(tallied[u.code], weights),
+                           sorted_breakdowns(tallied[u.code]))
+
+    return Scorecard(period, figures(unit), [figures(c) for c in children], facts_as_of(session))
