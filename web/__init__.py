@@ -7,7 +7,20 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from web.api import analysis, cases, errors, events, health, json_body, metrics, openapi, registry, track, units
+from web.api import (
+    analysis,
+    cases,
+    errors,
+    events,
+    health,
+    json_body,
+    mediation,
+    metrics,
+    openapi,
+    registry,
+    track,
+    units,
+)
 from web.open311 import routes as open311
 from web.request_log import init_request_log
 from web.session import EXTENSION
@@ -49,7 +62,8 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "publish_notices": settings.get("PUBLISH_NOTICES") or _broker_publish_notices,
         "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
     }
-    for blueprint in (events.api, cases.api, track.api, units.api, open311.api, analysis.api, registry.api):
+    for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api, open311.api,
+                      analysis.api, registry.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)

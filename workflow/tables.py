@@ -7,10 +7,11 @@ from workflow.base.db import Base
 from workflow.cases import models as cases_models
 from workflow.clock import models as clock_models
 from workflow.integrators import models as integrators_models
+from workflow.mediation import models as mediation_models
 from workflow.notices import models as notices_models
 from workflow.org import models as org_models
 from workflow.registry import models as registry_models
 
 MODEL_MODULES = (org_models, clock_models, cases_models, integrators_models, notices_models, analysis_models,
-                 registry_models)
+                 registry_models, mediation_models)
 metadata = Base.metadata

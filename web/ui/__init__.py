@@ -14,6 +14,7 @@ from web.ui import (
     i18n,
     integrators,
     love_call,
+    mediation_page,
     registry_pages,
     reports,
     resident,
@@ -39,6 +40,6 @@ def init_ui(app: Flask) -> None:
                                  channel_label=wording.channel_label,
                                  delivery_status_label=wording.delivery_status_label,
                                  answer_label=wording.answer_label, satisfaction_label=wording.satisfaction_label)
-    for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, resident.bp, admin.bp, integrators.bp,
-                      analysis.bp, exports.bp, reports.bp, registry_pages.bp, love_call.bp):
+    for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, mediation_page.bp, resident.bp, admin.bp,
+                      integrators.bp, analysis.bp, exports.bp, reports.bp, registry_pages.bp, love_call.bp):
         app.register_blueprint(blueprint)

@@ -25,7 +25,10 @@ from workflow.base.errors import (
 )
 
 STATES, LEVELS = {s.value for s in State}, {lv.value for lv in Level}
-_ACTORS: dict[str, LazyString] = {"staff": _l("staff"), "resident": _l("the resident"), "system": _l("the system")}
+_ACTORS: dict[str, LazyString] = {"staff": _l("staff"), "resident": _l("the resident"), "system": _l("the system"),
+                                  # The positions of a mediation's rules (workflow/mediation/machine.py).
+                                  "holder": _l("mediating unit"), "mediator": _l("assigned mediator"),
+                                  "grid": _l("case's grid")}
 
 # The domain words its refusals in English for operators and logs; a page leads with one of
 # these sentences in the reader's language and keeps the precise reason after it.

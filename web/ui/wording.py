@@ -76,6 +76,20 @@ _STEPS: dict[str, LazyString] = {
     "reject": _l("Rejected"),
     "withdraw": _l("Withdrawn"),
     "merge": _l("Merged"),
+    # The mediation's steps, on the same timeline (workflow/mediation).
+    "mediation.proposed": _l("Mediation proposed"),
+    "mediation.assign": _l("Mediators assigned"),
+    "mediation.consent": _l("A party answered the proposal to mediate"),
+    "mediation.reveal": _l("Parties shown in full to the mediator"),
+    "mediation.session": _l("Mediation session recorded"),
+    "mediation.draft": _l("Agreement drafted"),
+    "mediation.sign": _l("Agreement signed"),
+    "mediation.effective": _l("Agreement in effect"),
+    "mediation.fail": _l("Mediation failed"),
+    "mediation.withdraw": _l("Mediation withdrawn"),
+    "mediation.visit": _l("Follow-up visit"),
+    "mediation.mediate_again": _l("Mediate again"),
+    "mediation.refer": _l("Parties referred elsewhere"),
 }
 
 _FIELDS: dict[str, LazyString] = {

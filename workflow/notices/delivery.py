@@ -24,7 +24,7 @@ from workflow.base import config, db, wallclock
 from workflow.base.errors import NotFound
 from workflow.base.metrics import DELIVERIES
 from workflow.base.privacy import mask_phone
-from workflow.cases.models import Case, OutboxMessage
+from workflow.cases.models import Case, CaseParty, OutboxMessage
 from workflow.cases.tracking import display
 from workflow.integrators.models import IntegratorRequest
 from workflow.notices.channels import Channel, DeliveryError, Message, get
@@ -106,6 +106,12 @@ def recipients(session: Session, row: OutboxMessage, case: Case | None, lookups:
         if reporter is None or not reporter.phone:
             return []
         return [Recipient(f"resident:{reporter.id}", "sms", reporter.phone, "zh_Hans")]
+    if row.kind == "notify_party":
+        # A party to a mediation hears only of their own terms, on their own phone.
+        party = session.get(CaseParty, row.payload.get("party_id"))
+        if party is None or not party.phone:
+            return []
+        return [Recipient(f"party:{party.id}", "sms", party.phone, "zh_Hans")]
     unit = session.get(Unit, row.unit_id) if row.unit_id else None
     if unit is None or case is None:
         return []
@@ -165,6 +171,8 @@ def _link(case: Case | None, kind: str) -> str | None:
     if case is None:
         return None
     base = config.public_base_url()
+    if kind == "notify_party":
+        return None  # a party of a dispute may not be the reporter: no tracking link
     if kind == "notify_resident":
         return f"{base}/track?code={display(case.tracking_code)}"
     return f"{base}/cases/{case.id}"
@@ -196,7 +204,7 @@ def _attempt(session: Session, d: Delivery, channel: Channel, case: Case | None,
     unit = session.get(Unit, row.unit_id) if row.unit_id else None
     rendered = render(row.topic, d.language, row.payload, unit.name if unit else None,
                       case.deadline_at if case else None, _link(case, row.kind),
-                      resident=row.kind == "notify_resident")
+                      resident=row.kind in {"notify_resident", "notify_party"})
     # The id survives a re-expansion of the row (a crash before commit): a repeat is recognisable.
     message = Message(id=f"gridcase-{d.outbox_id}-{d.recipient}", target=d.target, title=rendered.title,
                       body=rendered.body,

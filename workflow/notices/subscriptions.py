@@ -19,6 +19,7 @@ TOPICS = (
     "case.urged", "case.supervised", "case.supervision_flagged", "case.deadline_warning", "case.not_signed",
     "case.pause_requested", "case.paused", "case.pause_refused", "case.extension_requested", "case.extended",
     "case.extension_refused",
+    "mediation.proposed", "mediation.failed", "mediation.agreed", "mediation.breached",
 )
 
 

@@ -38,6 +38,12 @@ LEADS: dict[str, tuple[str, str, str]] = {
     "case.extension_refused": ("延期未批准", "延期未批准", "Extension refused"),
     "case.reported_back": ("您反映的问题已办结", "您反映的問題已辦結", "Your complaint has been handled"),
     "case.rejected": ("您反映的问题不予受理", "您反映的問題不予受理", "Your complaint was not accepted"),
+    "mediation.proposed": ("{unit}已提出调解,请征询各方当事人意见", "{unit}已提出調解,請徵詢各方當事人意見",
+                           "{unit} proposed mediation: ask each party whether they agree"),
+    "mediation.failed": ("调解未成功", "調解未成功", "The mediation failed"),
+    "mediation.agreed": ("调解协议已生效", "調解協議已生效", "The mediation agreement is in effect"),
+    "mediation.breached": ("回访发现调解协议未履行", "回訪發現調解協議未履行",
+                           "A follow-up visit found the agreement breached"),
     # For the integrator that filed the case (its webhook).
     "case.resolved": ("案件已办结", "案件已辦結", "Case resolved"),
     "case.closed": ("案件已结案", "案件已結案", "Case closed"),
@@ -76,14 +82,33 @@ NEXT: dict[str, tuple[str, str, str]] = {
     "case.extension_refused": ("期限不变,请按期办结或上报。", "期限不變,請按期辦結或上報。",
                                "The deadline stands: resolve or escalate it in time."),
 }
+NEXT |= {
+    "mediation.proposed": ("请指派调解员,并记录各方是否同意调解。", "請指派調解員,並記錄各方是否同意調解。",
+                           "Assign mediators and record whether each party agrees to mediate."),
+    "mediation.failed": ("请继续办理案件,或告知当事人其他解决途径。", "請繼續辦理案件,或告知當事人其他解決途徑。",
+                         "Work the case on, or tell the parties where else to turn."),
+    "mediation.agreed": ("请按履行期限安排回访。", "請依履行期限安排回訪。",
+                         "Plan the follow-up visits by the performance dates."),
+    "mediation.breached": ("请决定再次调解,或引导当事人申请仲裁、诉讼或找有关部门。",
+                           "請決定再次調解,或引導當事人申請仲裁、訴訟或洽有關部門。",
+                           "Mediate again, or refer the parties to arbitration, a court or the department concerned."),
+}
 # The resident's own notices: what happened to their case and what they may do.
 RESIDENT_LEADS: dict[str, tuple[str, str, str]] = {
+    "mediation.agreed": ("您参与的调解已达成协议并生效,您的履行事项如下",
+                         "您參與的調解已達成協議並生效,您的履行事項如下",
+                         "Your mediation agreement is in effect; your terms are below"),
     "case.reported_back": LEADS["case.reported_back"],
     "case.rejected": LEADS["case.rejected"],
     "case.extended": ("您的案件需要更多时间办理,期限已延长", "您的案件需要更多時間辦理,期限已延長",
                       "Your case needs more time: its deadline was extended"),
 }
 _RESIDENT_NEXT = {
+    # 人民调解法 art. 33: the parties may apply together for judicial confirmation within 30 days.
+    "mediation.agreed": ("自协议生效之日起30日内,双方可共同向人民法院申请司法确认。",
+                         "自協議生效之日起30日內,雙方可共同向人民法院申請司法確認。",
+                         "Within 30 days of it taking effect, the parties may apply together to a court "
+                         "for judicial confirmation."),
     "case.reported_back": ("请在此查看结果,并告诉我们是否解决:{link}", "請在此查看結果,並告訴我們是否解決:{link}",
                            "See what was done and tell us if it was solved: {link}"),
     "case.extended": ("可在此查看进展:{link}", "可在此查看進度:{link}", "Follow your case here: {link}"),
