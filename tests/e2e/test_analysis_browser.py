@@ -45,6 +45,8 @@ def _cases(up: Up) -> None:
     up.wait_for(lambda: (up.get(f"/api/v1/cases/{ids[-1]}", {"Authorization": f"Bearer {street}"}) or {}).get(
         "state") == "grid_handling", "the cases to be dispatched")
     for case_id in ids[:12]:
+        # The holder works a case (rules by position): the street takes these over, then signs and resolves.
+        _post(up, f"/api/v1/cases/{case_id}/actions/take_over", {"reason": "街道直接办理"}, street)
         _post(up, f"/api/v1/cases/{case_id}/actions/accept", {}, street)
         _post(up, f"/api/v1/cases/{case_id}/actions/resolve", {"summary": "已调解"}, street)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
