@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# A day as the API reads it; ``format: date`` lets a client (and schemathesis) know it is a calendar day.
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# The figures whose cases can be listed (the composite has none of its own), and how received narrows;
+# tests/unit/analysis/test_kpi_access.py checks this list against workflow/analysis/definitions.py.
+LISTED_FIGURES = ("received", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate",
+                  "in_grid_rate", "redo_rate", "participation_rate", "overdue", "supervised",
+                  "median_contact_hours", "median_resolution_hours")
+KPI_PATTERN = r"^(" + "|".join(LISTED_FIGURES) + r"|received\.(channel|category|severity)\.[^.]+)$"
+Day = Annotated[str, Field(pattern=DAY_PATTERN, json_schema_extra={"format": "date"})]
 
 
 class KpiQuery(BaseModel):
@@ -13,15 +23,20 @@ class KpiQuery(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    unit: str | None = Field(None, description="Unit code; the caller's own unit if omitted")
-    from_: str | None = Field(None, alias="from", description="First day, YYYY-MM-DD (default: this month)")
-    to: str | None = Field(None, description="Last day, YYYY-MM-DD, inclusive (default: today)")
+    unit: str | None = Field(None, min_length=1, description="Unit code; the caller's own unit if omitted")
+    from_: Day | None = Field(None, alias="from",
+                              description="First day, YYYY-MM-DD (default: this month); a calendar day, "
+                                          "at most 366 days before to (422 otherwise)")
+    to: Day | None = Field(None, description="Last day, YYYY-MM-DD, inclusive (default: today); not before from")
 
 
 class KpiCasesQuery(KpiQuery):
     """A figure's part, whose cases to list."""
 
-    kpi: str = Field(description="A figure's name, such as response_rate; received.channel.hotline narrows")
+    kpi: str = Field(pattern=KPI_PATTERN,
+                     description="A figure's name: " + ", ".join(LISTED_FIGURES)
+                     + " (the composite has no cases of its own); received.<channel|category|severity>.<code>"
+                     " narrows received, such as received.channel.hotline")
     part: Literal["numerator", "denominator"] = "numerator"
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from schemas.vocabulary import Category, Level, PartyRole, State
 from workflow.analysis.models import ExportLog
 from workflow.base import config, wallclock
-from workflow.base.errors import InvalidInput
+from workflow.base.errors import N_, InvalidInput
 from workflow.base.labels import LEVEL_LABELS, STATE_LABELS
 from workflow.base.privacy import mask_name, mask_phone, scrub
 from workflow.cases.categories import CATEGORIES
@@ -50,7 +50,8 @@ def table(session: Session, user: User, case_ids: Sequence[int], language: str) 
         InvalidInput: more than ``MAX_ROWS`` cases.
     """
     if len(case_ids) > MAX_ROWS:
-        raise InvalidInput(f"an export holds at most {MAX_ROWS} cases; this list has {len(case_ids)}")
+        raise InvalidInput(N_("an export holds at most %(most)s cases; this list has %(count)s"),
+                           most=MAX_ROWS, count=len(case_ids))
     index = _LANG.get(language, 2)
     zone = ZoneInfo(config.timezone_name())
     rows, unmasked = [], 0

@@ -16,7 +16,7 @@ from workflow.analysis.definitions import BREAKDOWNS, BY_NAME, COMPOSITE_PARTS, 
 from workflow.analysis.models import CaseFacts
 from workflow.analysis.periods import Period
 from workflow.analysis.settings import Weights
-from workflow.base.errors import InvalidInput
+from workflow.base.errors import N_, InvalidInput
 from workflow.clock.models import Heartbeat
 from workflow.org.models import Unit
 
@@ -166,13 +166,15 @@ def case_ids(session: Session, unit: Unit, period: Period, kpi: str, part: Part)
     name, _, narrow = kpi.partition(".")
     figure = BY_NAME.get(name)
     if figure is None:
-        raise InvalidInput(f"no figure '{kpi}'; the figures are: {', '.join(BY_NAME)}", field="kpi")
+        raise InvalidInput(N_("no figure '%(kpi)s'; the figures are: %(figures)s"), field="kpi",
+                           kpi=kpi, figures=", ".join(BY_NAME))
     if figure.kind is Kind.COMPOSITE:
-        raise InvalidInput("the composite has no cases of its own; open response_rate, resolution_rate "
-                           "or satisfaction_rate", field="kpi")
+        raise InvalidInput(N_("the composite has no cases of its own; open response_rate, resolution_rate "
+                              "or satisfaction_rate"), field="kpi")
     dimension, _, key = narrow.partition(".")
     if narrow and (name != "received" or dimension not in BREAKDOWNS or not key):
-        raise InvalidInput(f"'{kpi}': only received.<{'|'.join(BREAKDOWNS)}>.<code> narrows a figure", field="kpi")
+        raise InvalidInput(N_("'%(kpi)s': only received.<%(breakdowns)s>.<code> narrows a figure"), field="kpi",
+                           kpi=kpi, breakdowns="|".join(BREAKDOWNS))
     rows = load_facts(session, subtree(session, unit), period, open_too=part == "denominator")
     return [r.case_id for r in rows if in_part(r, figure, period, part)
             and (not narrow or str(getattr(r, dimension)) == key)]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from workflow.base import config, wallclock
-from workflow.base.errors import InvalidInput
+from workflow.base.errors import N_, InvalidInput
 
 # A longer period is a report for a different purpose; the facts are read row by row.
 MAX_DAYS = 366
@@ -79,11 +79,11 @@ def parse_month(text: str) -> Period:
         InvalidInput: it is not a month.
     """
     if not re.fullmatch(r"\d{4}-\d{2}", text or ""):
-        raise InvalidInput(f"month '{text}' is not YYYY-MM", field="month")
+        raise InvalidInput(N_("month '%(month)s' is not YYYY-MM"), field="month", month=text)
     try:
         return month_of(date(int(text[:4]), int(text[5:]), 1))
     except ValueError as exc:
-        raise InvalidInput(f"month '{text}' is not YYYY-MM", field="month") from exc
+        raise InvalidInput(N_("month '%(month)s' is not YYYY-MM"), field="month", month=text) from exc
 
 
 def parse_period(first: str | None, last: str | None) -> Period:
@@ -98,17 +98,18 @@ def parse_period(first: str | None, last: str | None) -> Period:
     try:
         start = date.fromisoformat(first) if first else None
     except ValueError as exc:
-        raise InvalidInput(f"from '{first}' is not a date YYYY-MM-DD", field="from") from exc
+        raise InvalidInput(N_("from '%(start)s' is not a date YYYY-MM-DD"), field="from", start=first) from exc
     try:
         end = date.fromisoformat(last) if last else None
     except ValueError as exc:
-        raise InvalidInput(f"to '{last}' is not a date YYYY-MM-DD", field="to") from exc
+        raise InvalidInput(N_("to '%(end)s' is not a date YYYY-MM-DD"), field="to", end=last) from exc
     start = start or (end or today).replace(day=1)
     end = end or max(start, today)
     if end < start:
-        raise InvalidInput(f"to {end} is before from {start}", field="to")
+        raise InvalidInput(N_("to %(end)s is before from %(start)s"), field="to", end=end, start=start)
     if (end - start).days + 1 > MAX_DAYS:
-        raise InvalidInput(f"a period is at most {MAX_DAYS} days; {start}–{end} is longer", field="to")
+        raise InvalidInput(N_("a period is at most %(days)s days; %(start)s–%(end)s is longer"), field="to",
+                           days=MAX_DAYS, start=start, end=end)
     return Period(start, end)
 
 

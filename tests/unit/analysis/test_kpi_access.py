@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from tests.conftest import Published
 from tests.unit.helpers import event, post_event, run_worker, token_for
+from workflow.analysis.definitions import BY_NAME, FIGURES, Kind
 from workflow.analysis.periods import local_today
 from workflow.analysis.refresh import refresh_facts
 from workflow.base.db import unit_of_work
@@ -68,3 +71,18 @@ def test_the_kpi_routes_are_in_the_openapi_document(client: FlaskClient) -> None
     assert {"/api/v1/analysis/kpis", "/api/v1/analysis/kpis/cases"} <= set(doc["paths"])
     params = {p["name"] for p in doc["paths"]["/api/v1/analysis/kpis"]["get"]["parameters"]}
     assert params == {"unit", "from", "to"}
+
+
+def test_the_document_says_which_figures_periods_and_units_the_api_takes(client: FlaskClient) -> None:
+    doc = client.get("/openapi.json").get_json()
+    params = {p["name"]: p["schema"] for p in doc["paths"]["/api/v1/analysis/kpis/cases"]["get"]["parameters"]}
+    day = next(s for s in params["from"]["anyOf"] if s.get("type") == "string")
+    assert day["format"] == "date" and re.fullmatch(day["pattern"].strip("^$"), "2026-11-05")
+    assert next(s for s in params["unit"]["anyOf"] if s.get("type") == "string")["minLength"] == 1
+    assert params["part"]["enum"] == ["numerator", "denominator"]
+    # Every figure with cases of its own, and received narrowed, is what the kpi pattern admits.
+    kpi = re.compile(params["kpi"]["pattern"])
+    listed = {f.name for f in FIGURES if f.kind is not Kind.COMPOSITE}
+    assert listed == {name for name in BY_NAME if kpi.fullmatch(name)} and len(listed) == len(FIGURES) - 1
+    assert kpi.fullmatch("received.channel.hotline") and not kpi.fullmatch("")
+    assert not kpi.fullmatch("response_rate.channel.hotline") and not kpi.fullmatch("received.ward.x")

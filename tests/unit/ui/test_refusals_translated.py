@@ -37,6 +37,7 @@ NOT_ON_A_PAGE = {
     "workflow/integrators/catalogue.py": "Open311 attributes: API clients, in the specification's error format",
     "workflow/integrators/filing.py": "Open311 requests: API clients, in the specification's error format",
     "workflow/integrators/reading.py": "Open311 queries: API clients, in the specification's error format",
+    "workflow/analysis/settings.py:analysis_settings": "the analysis settings file, an operator's, read at start",
 }
 
 
