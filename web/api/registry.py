@@ -11,6 +11,7 @@ from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
 from schemas.api import Problem
+from schemas.text import Id
 from schemas.vocabulary import Category, Role, Severity
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
@@ -53,7 +54,7 @@ class AddressList(BaseModel):
 class HouseholdPath(BaseModel):
     """A household in the URL."""
 
-    household_id: int
+    household_id: Id
 
 
 class HouseholdQuery(BaseModel):
@@ -117,7 +118,7 @@ def get_addresses(query: AddressQuery) -> Any:
 
 
 @api.get("/households/<int:household_id>", summary="Read a household",
-         responses={200: HouseholdOut, **documented(401, 403, 404)})
+         responses={200: HouseholdOut, **documented(401, 403, 404, 422)})
 @staff_required
 def get_household_view(path: HouseholdPath, query: HouseholdQuery) -> Any:
     """Return a household of the caller's subtree, masked unless ``reveal`` (grid leader, central household, branch)."""
@@ -128,7 +129,7 @@ def get_household_view(path: HouseholdPath, query: HouseholdQuery) -> Any:
 
 
 @api.get("/registry/export", summary="Export the register as XLSX",
-         responses={200: None, **documented(401)})
+         responses={200: None, **documented(401, 422)})
 @staff_required
 def get_export() -> Any:
     """Return the 台账 of the caller's subtree as XLSX, masked per role; the export is logged."""
@@ -168,7 +169,7 @@ class PartyMemberList(BaseModel):
 class PartyMemberPath(BaseModel):
     """A party member in the URL."""
 
-    member_id: int
+    member_id: Id
 
 
 class CareRequest(BaseModel):
@@ -235,7 +236,8 @@ class CoverageQuery(BaseModel):
     """A unit and a month."""
 
     unit: str = Field(min_length=1, max_length=64, description="Code of a unit of the caller's subtree")
-    month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, e.g. 2026-11")
+    # Years 1000-9999 and months 01-12: the pattern says what the API reads, so 0000-00 is refused by the schema.
+    month: str = Field(pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", description="YYYY-MM, e.g. 2026-11")
 
 
 class GridCoverage(BaseModel):
