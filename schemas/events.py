@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.text import NoNul, NoNulSchema
+from schemas.text import Id, NoNul, NoNulSchema
 from schemas.vocabulary import Category, Channel, PartyRole, Severity
 
 SUBMITTED = "org.gridcase.case.submitted"
@@ -78,7 +78,7 @@ class CaseSubmitted(BaseModel):
         default=None, description="Where it happened as an address of the register (compound + building "
         "[+ entrance + room], e.g. 金桂园1号楼1单元101); the case goes to that building's grid",
         examples=["金桂园1号楼1单元101"])
-    household: int | None = Field(default=None, description="Id of a household of the register, instead of grid")
+    household: Id | None = Field(default=None, description="Id of a household of the register, instead of grid")
     severity: Severity | None = Field(default=None, description="P0-P3; the category's default if absent")
     channel: Channel = Channel.API
     reporter: Person | None = None

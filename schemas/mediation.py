@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.text import Id, Version
+
 
 class ProposeRequest(BaseModel):
     """Put a case's dispute to mediation; mediators may be assigned now or later (``assign``)."""
@@ -45,7 +47,7 @@ class TermIn(BaseModel):
     text: str = Field(max_length=2000)
     how: str = Field(max_length=500)
     due: date
-    party_id: int | None = None
+    party_id: Id | None = None
 
 
 class MediationActionRequest(BaseModel):
@@ -62,9 +64,9 @@ class MediationActionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    expected_version: int | None = None
+    expected_version: Version | None = None
     reason: str | None = Field(default=None, max_length=2000)
-    party_id: int | None = None
+    party_id: Id | None = None
     answer: Literal["yes", "no"] | None = None
     given_as: str | None = None
     witness: str | None = Field(default=None, max_length=100)

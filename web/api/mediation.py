@@ -10,6 +10,7 @@ from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
 from schemas.mediation import MediationActionRequest, MediationOut, ProposedOut, ProposeRequest
+from schemas.text import Id
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session, publish_notices
@@ -29,19 +30,19 @@ api = APIBlueprint("mediations", __name__, url_prefix="/api/v1/mediations", abp_
 class CasePath(BaseModel):
     """A case in the URL."""
 
-    case_id: int
+    case_id: Id
 
 
 class MediationPath(BaseModel):
     """A mediation in the URL."""
 
-    mediation_id: int
+    mediation_id: Id
 
 
 class TriggerPath(BaseModel):
     """A trigger on a mediation in the URL."""
 
-    mediation_id: int
+    mediation_id: Id
     trigger: str = Field(description=f"One of: {', '.join(sorted(TRIGGERS))}")
 
 
@@ -65,7 +66,7 @@ def post_propose(path: CasePath, body: ProposeRequest) -> Any:
 
 
 @case_api.get("/<int:case_id>/file.pdf", summary="The case file (卷宗) as one PDF",
-              responses={200: None, **documented(401, 403, 404)})
+              responses={200: None, **documented(401, 403, 404, 422)})
 @staff_required
 def get_case_file(path: CasePath) -> Any:
     """Return the whole case for the archive.
@@ -82,7 +83,8 @@ def get_case_file(path: CasePath) -> Any:
                     headers={"Content-Disposition": f'attachment; filename="case-{path.case_id}.pdf"'})
 
 
-@api.get("/<int:mediation_id>", summary="Read a mediation", responses={200: MediationOut, **documented(401, 403, 404)})
+@api.get("/<int:mediation_id>", summary="Read a mediation",
+         responses={200: MediationOut, **documented(401, 403, 404, 422)})
 @staff_required
 def get_mediation_view(path: MediationPath) -> Any:
     """Return the mediation: state, parties, sessions, the agreement and the caller's actions.
@@ -120,7 +122,7 @@ def post_action(path: TriggerPath, body: MediationActionRequest) -> Any:
 
 
 @api.get("/<int:mediation_id>/agreement.pdf", summary="Download the agreement in effect (PDF)",
-         responses={200: None, **documented(401, 403, 404)})
+         responses={200: None, **documented(401, 403, 404, 422)})
 @staff_required
 def get_agreement_pdf(path: MediationPath) -> Any:
     """Return the signed agreement (人民调解协议书) as it took effect; its SHA-256 is on the timeline."""

@@ -11,7 +11,7 @@ from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
 from schemas.api import Problem
-from schemas.text import Id
+from schemas.text import MAX_ID, Id
 from schemas.vocabulary import Category, Role, Severity
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
@@ -175,7 +175,7 @@ class PartyMemberPath(BaseModel):
 class CareRequest(BaseModel):
     """The households a central household looks after, 5 to 20."""
 
-    households: list[int] = Field(description="Household ids, 5 to 20")
+    households: list[Id] = Field(description="Household ids, 5 to 20")
 
 
 @api.get("/party-members", summary="List party members", responses={200: PartyMemberList, **documented(401)})
@@ -215,7 +215,7 @@ class VisitCase(BaseModel):
 class VisitRequest(BaseModel):
     """A patrol visit to one of the caller's households."""
 
-    household: int
+    household: Id
     visited_on: date | None = Field(default=None, description="Default: today")
     met: str | None = Field(default=None, max_length=100, description="Whom the visitor met")
     outcome: Literal["nothing", "service", "risk", "case"] = Field(
@@ -300,7 +300,8 @@ def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
     address, household = data.get("address"), data.get("household")
     try:
         with db_session() as session:
-            if isinstance(household, int) and not isinstance(household, bool):
+            # An id outside the column's range is malformed, not unknown: validation names it later.
+            if isinstance(household, int) and not isinstance(household, bool) and 1 <= household <= MAX_ID:
                 found = by_household(session, household, fld=f"{prefix}data.household")
             elif isinstance(address, str) and address.strip():
                 found = match(session, address, fld=f"{prefix}data.address")
