@@ -51,7 +51,7 @@ def beat_settings(broker_url: str) -> dict[str, Any]:
     if not broker_url.startswith(("redis://", "rediss://")) or os.environ.get("GRIDCASE_BEAT_LOCK", "1") == "0":
         return {}
     return {
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_scheduler": "workers.beat_scheduler:ResilientRedBeatScheduler",
         "redbeat_redis_url": broker_url,
         "redbeat_key_prefix": "gridcase:redbeat",
         "redbeat_lock_timeout": BEAT_LOCK_SECONDS,
