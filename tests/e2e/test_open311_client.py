@@ -53,7 +53,9 @@ def test_a_third_party_open311_client_files_and_follows_a_case(up: Up) -> None:
     def read() -> dict[str, Any]:
         return dict(as_json.get_service_request(request_id))
 
-    up.wait_for(lambda: read()["agency_responsible"] == "金桂园1号楼党小组", "the request to reach its grid")
+    # The grid holds it from intake on; its deadline comes when the worker dispatches it.
+    up.wait_for(lambda: read()["agency_responsible"] == "金桂园1号楼党小组" and bool(read()["expected_datetime"]),
+                "the request to reach its grid, with its deadline")
     assert read()["status"] == "open" and read()["expected_datetime"]
     in_xml = as_xml.get_service_request(request_id)
     assert in_xml["service_request_id"] == request_id and in_xml["status"] == "open"
