@@ -25,6 +25,7 @@ from workflow.base import config, wallclock
 from workflow.base.privacy import scrub
 from workflow.cases.attachments import upload_dir
 from workflow.cases.models import Attachment, Case, CaseEvent, Evaluation, InboxEvent, OutboxMessage
+from workflow.cases.steps import lock_cases
 from workflow.integrators.models import IntegratorRequest
 from workflow.mediation.models import Mediation
 from workflow.notices.models import Delivery
@@ -190,9 +191,9 @@ def run(engine: Engine, *, dry_run: bool = False, now: datetime | None = None, d
             if not ids:
                 session.rollback()
                 break
-            cases = session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)
-                                    .with_for_update()).unique().all()
-            batch_done = [anonymise_case(session, case, now, days) for case in cases]
+            # Locked as every step locks them: a case being reopened meanwhile waits, or wins.
+            cases = lock_cases(session, ids)
+            batch_done = [anonymise_case(session, cases[i], now, days) for i in sorted(cases)]
             if dry_run:
                 session.rollback()
             else:

@@ -8,16 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 from tests.conftest import Published
 from tests.unit.helpers import REPORTER_PHONE, event, post_event, run_worker, token_for
 from web.cli import main
 from workflow.base import vault
 from workflow.base.db import engine_for, unit_of_work
-from workflow.cases.models import CaseParty
+from workflow.base.schema import alembic_config
+from workflow.cases.models import CaseParty, InboxEvent
 from workflow.registry.addresses import search
 from workflow.registry.models import Address, Building, Household, Resident
 from workflow.tables import metadata
@@ -217,3 +219,31 @@ def test_a_data_key_without_an_index_key_is_refused(monkeypatch: pytest.MonkeyPa
         vault.key_ring()
     with pytest.raises(vault.KeyProblem, match="32 bytes"):
         vault.parse("k1:c2hvcnQ=", vault.new_index_key())
+
+
+def test_the_migration_encrypts_the_rows_already_stored_and_indexes_them(tmp_path: Path) -> None:
+    # A database at the revision before encryption, with plaintext rows (foreign keys not
+    # enforced: only the columns this revision rewrites matter here).
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with engine.connect() as connection:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0010_mediation")
+        connection.execute(text("INSERT INTO case_parties (id, case_id, role, name, phone) "
+                                "VALUES (1, 1, 'reporter', '王小明', '13812345678')"))
+        connection.execute(text("INSERT INTO registry_residents (id, household_id, name, relation, phone, id_number, "
+                                f"tags) VALUES (1, 1, '吴国庆', '户主', '139 0000 1111', '{ID_NUMBER}', '[]')"))
+        connection.execute(text("INSERT INTO inbox (id, source, event_id, type, data, digest, received_at, status, "
+                                "attempts) VALUES (1, '/t', 'e1', 't', '{\"reporter\": {\"phone\": \"13812345678\"}}', "
+                                "'d', '2026-01-01 00:00:00', 'done', 1)"))
+        connection.commit()
+        command.upgrade(cfg, "head")
+        connection.commit()
+    stored = _raw(engine, "SELECT name, phone FROM case_parties") + _raw(
+        engine, "SELECT name, phone, id_number FROM registry_residents") + _raw(engine, "SELECT data FROM inbox")
+    assert len(stored) == 6 and all(v.startswith("gc1:test0001:") for v in stored)
+    assert _raw(engine, "SELECT phone_index, id_number_index FROM registry_residents") == [
+        vault.blind(RESIDENT_PHONE, "phone"), vault.blind(ID_NUMBER, "id_number")]
+    with unit_of_work(engine) as session:
+        assert session.get(CaseParty, 1).phone == "13812345678"  # type: ignore[union-attr]
+        assert session.get(InboxEvent, 1).data == {"reporter": {"phone": "13812345678"}}  # type: ignore[union-attr]
