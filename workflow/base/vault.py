@@ -40,7 +40,7 @@ from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.types import TypeDecorator
 
 from workflow.base import config
-from workflow.base.private_files import private_dir
+from workflow.base.private_files import private_dir, write_private
 
 PREFIX = "gc1:"
 _NONCE = 12
@@ -175,20 +175,29 @@ def _read_file(path: Path) -> KeyRing:
 
 
 def _default_file() -> Path:
-    """The key file of the data folder, made once (O_EXCL: processes starting together agree on one)."""
-    path = private_dir(config.data_dir()) / "keys"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    """The key file of the data folder, made once: written aside, then linked into place.
+
+    The link fails if another process made the file first, and the file appears whole or not
+    at all, so processes starting together agree on one ring and none reads a half-written file.
+    """
+    folder = private_dir(config.data_dir())
+    path = folder / "keys"
+    if path.exists():
         return path
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write("# Made by gridcase because no key was configured; see README.md, \"Keys\".\n"
-                     f"{new_key()}\nindex:{new_index_key()}\n")
+    aside = folder / f".keys-{secrets.token_hex(8)}"
+    write_private(aside, ("# Made by gridcase because no key was configured; see README.md, \"Keys\".\n"
+                          f"{new_key()}\nindex:{new_index_key()}\n").encode("ascii"))
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
     return path
 
 
 @functools.lru_cache(maxsize=8)
-def _ring(data_keys: str | None, index_key: str | None, keys_file: str | None, home: str) -> KeyRing:
+def _ring(data_keys: str | None, index_key: str | None, keys_file: str | None, home: str | None) -> KeyRing:
     if data_keys:
         if not index_key:
             raise KeyProblem("GRIDCASE_DATA_KEYS is set but GRIDCASE_INDEX_KEY is not (`gridcase keys new --index`)")
@@ -200,8 +209,10 @@ def _ring(data_keys: str | None, index_key: str | None, keys_file: str | None, h
 
 def key_ring() -> KeyRing:
     """Return the configured key ring (read again whenever the settings change)."""
+    # Called for every value read or written: the settings as given are the cache key (resolving
+    # the data folder's path would cost a system call per value).
     return _ring(os.environ.get("GRIDCASE_DATA_KEYS"), os.environ.get("GRIDCASE_INDEX_KEY"),
-                 os.environ.get("GRIDCASE_KEYS_FILE"), str(config.data_dir()))
+                 os.environ.get("GRIDCASE_KEYS_FILE"), os.environ.get("GRIDCASE_HOME"))
 
 
 # Comparing a ciphertext with a freshly encrypted value never matches (each has its own nonce):
