@@ -33,7 +33,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class AddressQuery(BaseModel):
     """The text to look for in addresses."""
 
-    q: str = Field(min_length=1, max_length=200, description="Part of an address, e.g. 金桂园1号楼 or 1单元101")
+    q: str = Field(min_length=1, max_length=200,
+                   description="Part of an address, e.g. 金桂园1号楼 or 1单元101, or a resident's phone number")
 
 
 class AddressOut(BaseModel):

@@ -90,6 +90,8 @@ _STEPS: dict[str, LazyString] = {
     "mediation.visit": _l("Follow-up visit"),
     "mediation.mediate_again": _l("Mediate again"),
     "mediation.refer": _l("Parties referred elsewhere"),
+    # Retention (workflow/retention): the case's personal data anonymised after the retention period.
+    "retention.anonymise": _l("Personal data anonymised (retention period over)"),
 }
 
 _FIELDS: dict[str, LazyString] = {
