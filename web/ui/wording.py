@@ -53,6 +53,7 @@ _STEPS: dict[str, LazyString] = {
     "deadline_passed": _l("Deadline passed"),
     "confirm": _l("Closed after the resident's answer"),
     "reopen": _l("Reopened: the resident says it is not resolved"),
+    "reopen_dispute": _l("Reopened: the mediation agreement was not kept"),
     "warn": _l("Deadline warning"),
     "contact_overdue": _l("Not signed for in time"),
     "reveal": _l("Full details shown"),

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from schemas.policy import Duration
-from schemas.vocabulary import HANDLING_STATE, Level, PartyRole, Role
+from schemas.vocabulary import HANDLING_STATE, Level, PartyRole, Role, State
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, InvalidInput, InvalidTransition, NotFound, StaleVersion
 from workflow.cases.deadlines import policy_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
-from workflow.cases.steps import load_case_for_update
+from workflow.cases.steps import ActorContext, apply_trigger, load_case_for_update
 from workflow.cases.views import check_can_view
 from workflow.mediation.agreement_pdf import render_agreement
 from workflow.mediation.machine import FINAL, MPosition, MState, MStep, fire
@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIME = "P30D calendar"
 # A branch mediates informally; the general branch's people's mediation committee formally.
 KIND_AT = {Level.BRANCH: "informal", Level.GENERAL_BRANCH: "committee"}
+# The case states a breach brings back to the mediating level (the case machine's reopen_dispute).
+REOPENABLE = frozenset({*(s.value for s in HANDLING_STATE.values()), State.RESOLVED.value, State.REPORTED_BACK.value,
+                        State.CLOSED.value})
 DISPUTE_ROLES = {PartyRole.APPLICANT, PartyRole.RESPONDENT, PartyRole.THIRD_PARTY}
 # Steps whose notice goes to the mediating unit (and so to its mediators).
 UNIT_TOPICS = {"proposed": "mediation.proposed", "fail": "mediation.failed", "effective": "mediation.agreed",
@@ -347,7 +350,24 @@ def _effects(session: Session, case: Case, mediation: Mediation, trigger: str, u
             # The mediators are told too, at their own units (the committee sits above a branch).
             for unit_id in sorted({m.user.unit_id for m in mediation.mediators} - {mediation.unit_id}):
                 notices.append(_notify_unit(session, case, mediation, event, topic, p.get("note"), unit_id))
+            notices += reopen_case(session, case, mediation, p.get("note"))
     return notices
+
+
+def reopen_case(session: Session, case: Case, mediation: Mediation, note: Any) -> list[OutboxMessage]:
+    """Send the case back to the level that mediated, through the case machine's ``reopen_dispute``.
+
+    The case may be handled anywhere, resolved, reported back or closed by the time the breach
+    is found; the case machine decides the way back and re-arms its clock. A case already
+    handled at the mediating level stays where it is: the breach notice was enough.
+    """
+    level = mediation.unit.level
+    if case.state == HANDLING_STATE[Level(level)].value or case.state not in REOPENABLE:
+        return []
+    reason = f"#{mediation.id} {note}".strip() if isinstance(note, str) else f"#{mediation.id}"
+    applied = apply_trigger(session, case, "reopen_dispute", ActorContext.system(),
+                            {"level": level, "reason": reason})
+    return applied.notices
 
 
 def _draft(mediation: Mediation, user: User, p: dict[str, Any], moved: str, at: datetime) -> str:

@@ -44,6 +44,8 @@ LEADS: dict[str, tuple[str, str, str]] = {
     "mediation.agreed": ("调解协议已生效", "調解協議已生效", "The mediation agreement is in effect"),
     "mediation.breached": ("回访发现调解协议未履行", "回訪發現調解協議未履行",
                            "A follow-up visit found the agreement breached"),
+    "case.dispute_reopened": ("调解协议未履行,纠纷重新交{unit}办理", "調解協議未履行,糾紛重新交{unit}辦理",
+                              "The mediation agreement was breached: the dispute is back with {unit}"),
     # For the integrator that filed the case (its webhook).
     "case.resolved": ("案件已办结", "案件已辦結", "Case resolved"),
     "case.closed": ("案件已结案", "案件已結案", "Case closed"),
@@ -83,6 +85,9 @@ NEXT: dict[str, tuple[str, str, str]] = {
                                "The deadline stands: resolve or escalate it in time."),
 }
 NEXT |= {
+    "case.dispute_reopened": ("请与调解员商定再次调解,或引导当事人通过其他途径解决。",
+                              "請與調解員商定再次調解,或引導當事人透過其他途徑解決。",
+                              "With the mediator, mediate again or refer the parties elsewhere."),
     "mediation.proposed": ("请指派调解员,并记录各方是否同意调解。", "請指派調解員,並記錄各方是否同意調解。",
                            "Assign mediators and record whether each party agrees to mediate."),
     "mediation.failed": ("请继续办理案件,或告知当事人其他解决途径。", "請繼續辦理案件,或告知當事人其他解決途徑。",
