@@ -91,6 +91,9 @@ _STEPS: dict[str, LazyString] = {
     "mediation.visit": _l("Follow-up visit"),
     "mediation.mediate_again": _l("Mediate again"),
     "mediation.refer": _l("Parties referred elsewhere"),
+    "mediation.warn": _l("Mediation deadline approaching"),
+    "mediation.deadline_passed": _l("Mediation deadline passed"),
+    "mediation.visit_due": _l("Follow-up visit due"),
 }
 
 _FIELDS: dict[str, LazyString] = {

@@ -26,8 +26,10 @@ class Mediation(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     proposed_by: Mapped[str] = mapped_column(String(64))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # From the case's deadline policy (30 days by default); shown, not yet armed on the clock.
+    # From the case's deadline policy (30 days by default), armed on the clock (workflow/mediation/clock.py).
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped when the mediation enters another phase: deadlines armed under an older token are stale.
+    clock_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     outcome: Mapped[str | None] = mapped_column(Text)
     # Members who revealed the parties in full (each a step on the timeline).
     revealed_to: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -25,6 +25,7 @@ from workflow.cases.deadlines import policy_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
 from workflow.cases.steps import ActorContext, apply_trigger, load_case_for_update
 from workflow.cases.views import check_can_view
+from workflow.clock.deadlines import disarm
 from workflow.mediation.agreement_pdf import render_agreement
 from workflow.mediation.machine import FINAL, MPosition, MState, MStep, fire
 from workflow.mediation.models import (
@@ -36,6 +37,7 @@ from workflow.mediation.models import (
     MediationSession,
 )
 from workflow.mediation.signatures import decode_image
+from workflow.mediation.timers import FOLLOW_UP, RESOLVE, SUBJECT, WARN, arm_mediating, arm_visits, phase, visits_due
 from workflow.org.models import Unit, User
 from workflow.org.tree import ancestors
 
@@ -148,12 +150,13 @@ def propose(session: Session, case_id: int, user: User, mediators: list[str] | N
     mediation = Mediation(case=case, case_id=case.id, state=MState.PROPOSED.value, kind=KIND_AT[level],
                           unit_id=case.holding_unit_id, unit=case.holding_unit, proposed_by=user.name,
                           proposed_at=at, due_at=_due(session, case, at), revealed_to=[], updated_at=at,
-                          version=1)
+                          version=1, clock_token=1)
     session.add(mediation)
     mediation.parties = [MediationParty(case_party_id=p.id, case_party=p) for p in parties]
     mediation.mediators = [MediationMediator(user_id=pool[n].id, user=pool[n], assigned_by=user.name, assigned_at=at)
                            for n in dict.fromkeys(mediators or [])]
     session.flush()  # the mediation's id goes on the timeline
+    arm_mediating(session, mediation, at)
     event = _append(session, case, mediation, "proposed", user, mediation.kind, at)
     notice = _notify_unit(session, case, mediation, event, UNIT_TOPICS["proposed"], None)
     _flush(session, "case", case.id)
@@ -273,10 +276,73 @@ def act(session: Session, mediation_id: int, trigger: str, user: User, params: d
     mediation.updated_at = at
     mediation.version += 1
     notices = _effects(session, case, mediation, trigger, user, parsed, before, at)
+    _rearm(session, case, mediation, before, at)
     _flush(session, "mediation", mediation.id)
     logger.info("mediation %s: %s %s -> %s by %s", mediation.id, trigger, before, mediation.state, user.name,
                 extra={"case_id": case.id, "mediation_id": mediation.id, "trigger": trigger})
     return Done(mediation, notices)
+
+
+def _rearm(session: Session, case: Case, mediation: Mediation, before: str, at: datetime) -> None:
+    """Re-arm the clock when the mediation enters another phase: mediating again, or following up."""
+    now = phase(mediation.state)
+    if now == phase(before):
+        return
+    mediation.clock_token += 1  # what was armed for the phase it left is stale; settled at once
+    disarm(session, SUBJECT, mediation.id, at)
+    if now == "mediating":  # mediated again after a breach, or an agreement in effect corrected
+        mediation.due_at = _due(session, case, at)
+        arm_mediating(session, mediation, at)
+    elif now == "following":
+        agreement = current_agreement(mediation)
+        arm_visits(session, mediation, visits_due(agreement.terms) if agreement else [], at)
+
+
+def clock_step(session: Session, case: Case, mediation: Mediation, kind: str) -> list[OutboxMessage]:
+    """Take the step a due deadline of a mediation asks; the caller locked the case and checked the token.
+
+    ``warn``: the mediators are reminded (day 20 of 30). ``resolve``: the machine's
+    ``deadline_passed``, then up one level: a branch's mediation goes to the general branch's
+    committee with a new deadline; a committee's is reported to the unit above. ``follow_up``:
+    the case's grid is told a visit is due.
+    """
+    at = wallclock.now()
+    watching = phase(mediation.state)
+    if kind == WARN and watching == "mediating":
+        event = _append(session, case, mediation, "warn", None, f"due {mediation.due_at.isoformat()}", at)
+        units = [mediation.unit_id, *sorted({m.user.unit_id for m in mediation.mediators} - {mediation.unit_id})]
+        return [_notify_unit(session, case, mediation, event, "mediation.deadline_warning", None, u) for u in units]
+    if kind == FOLLOW_UP and watching == "following":
+        event = _append(session, case, mediation, "visit_due", None, "", at)
+        return [_notify_unit(session, case, mediation, event, "mediation.visit_due", None, case.grid_unit_id)]
+    if kind == RESOLVE and watching == "mediating":
+        return _deadline_passed(session, case, mediation, at)
+    return []
+
+
+def _deadline_passed(session: Session, case: Case, mediation: Mediation, at: datetime) -> list[OutboxMessage]:
+    fire(step_of(session, mediation, None, {}), "deadline_passed")
+    mediation.updated_at = at
+    mediation.version += 1
+    was = mediation.unit
+    above = session.get(Unit, was.parent_id) if was.parent_id else None
+    if Level(was.level) == Level.BRANCH and above is not None and Level(above.level) == Level.GENERAL_BRANCH:
+        # The informal mediation ran out of time: the people's mediation committee takes it on afresh.
+        mediation.unit_id, mediation.unit = above.id, above
+        mediation.kind = KIND_AT[Level.GENERAL_BRANCH]
+        mediation.clock_token += 1
+        disarm(session, SUBJECT, mediation.id, at)
+        mediation.due_at = _due(session, case, at)
+        arm_mediating(session, mediation, at)
+        event = _append(session, case, mediation, "deadline_passed", None, f"{was.code}→{above.code}", at)
+        return [_notify_unit(session, case, mediation, event, "mediation.escalated", None, above.id),
+                _notify_unit(session, case, mediation, event, "mediation.escalated", None, was.id)]
+    # The committee's own time ran out: the unit above hears of it, as a case overdue at the top is supervised.
+    event = _append(session, case, mediation, "deadline_passed", None, "overdue", at)
+    told = [_notify_unit(session, case, mediation, event, "mediation.overdue", None, was.id)]
+    if above is not None:
+        told.append(_notify_unit(session, case, mediation, event, "mediation.overdue", None, above.id))
+    return told
 
 
 def _party_name(mediation: Mediation, party_id: int) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from sqlalchemy.orm import Session
 
 from schemas.mediation import AgreementOut, MediationOut, MediationPartyOut, SessionOut, SignatureOut
@@ -14,19 +12,8 @@ from workflow.mediation.agreement_pdf import mask_address, mask_id
 from workflow.mediation.machine import FINAL, TRIGGERS, MPosition, MState, applies, check_actor
 from workflow.mediation.models import Mediation
 from workflow.mediation.steps import current_agreement, positions_of, signers, step_of
+from workflow.mediation.timers import visits_due
 from workflow.org.models import User
-
-# Follow-up visits (回访), by default: a week after each performance date, a month after the last.
-VISIT_AFTER_EACH, VISIT_AFTER_LAST = timedelta(days=7), timedelta(days=30)
-
-
-def visits_due(terms: list[dict[str, object]]) -> list[date]:
-    """Return the dates of the follow-up visits of an agreement's terms, earliest first."""
-    dues = sorted({date.fromisoformat(str(t["due"])) for t in terms})
-    if not dues:
-        return []
-    return sorted({d + VISIT_AFTER_EACH for d in dues} | {dues[-1] + VISIT_AFTER_LAST})
-
 
 # The order the page offers them.
 ACTIONS = ("reveal", "assign", "consent", "session", "draft", "sign", "visit", "fail", "withdraw",

@@ -20,6 +20,7 @@ TOPICS = (
     "case.pause_requested", "case.paused", "case.pause_refused", "case.extension_requested", "case.extended",
     "case.extension_refused", "case.dispute_reopened",
     "mediation.proposed", "mediation.failed", "mediation.agreed", "mediation.breached",
+    "mediation.deadline_warning", "mediation.escalated", "mediation.overdue", "mediation.visit_due",
 )
 
 

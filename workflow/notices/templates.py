@@ -44,6 +44,13 @@ LEADS: dict[str, tuple[str, str, str]] = {
     "mediation.agreed": ("调解协议已生效", "調解協議已生效", "The mediation agreement is in effect"),
     "mediation.breached": ("回访发现调解协议未履行", "回訪發現調解協議未履行",
                            "A follow-up visit found the agreement breached"),
+    "mediation.deadline_warning": ("调解期限即将届满", "調解期限即將屆滿", "The mediation's time is running out"),
+    "mediation.escalated": ("调解超期,已转{unit}人民调解委员会", "調解逾期,已轉{unit}人民調解委員會",
+                            "Mediation overdue: passed to the people's mediation committee of {unit}"),
+    "mediation.overdue": ("人民调解委员会调解超期", "人民調解委員會調解逾期",
+                          "The people's mediation committee's mediation is overdue"),
+    "mediation.visit_due": ("调解协议回访到期", "調解協議回訪到期",
+                            "A follow-up visit of a mediation agreement is due"),
     "case.dispute_reopened": ("调解协议未履行,纠纷重新交{unit}办理", "調解協議未履行,糾紛重新交{unit}辦理",
                               "The mediation agreement was breached: the dispute is back with {unit}"),
     # For the integrator that filed the case (its webhook).
@@ -85,6 +92,14 @@ NEXT: dict[str, tuple[str, str, str]] = {
                                "The deadline stands: resolve or escalate it in time."),
 }
 NEXT |= {
+    "mediation.deadline_warning": ("请在期限前达成协议,或结束调解。", "請在期限前達成協議,或結束調解。",
+                                   "Reach an agreement before the deadline, or end the mediation."),
+    "mediation.escalated": ("请指派调解员,在新的期限内继续调解。", "請指派調解員,在新的期限內繼續調解。",
+                            "Assign mediators and go on mediating within the new deadline."),
+    "mediation.overdue": ("请督促调解委员会尽快结束调解。", "請督促調解委員會盡快結束調解。",
+                          "Urge the committee to bring the mediation to an end."),
+    "mediation.visit_due": ("请走访双方当事人,记录协议履行情况。", "請走訪雙方當事人,記錄協議履行情況。",
+                            "Visit the parties and record whether the agreement is kept."),
     "case.dispute_reopened": ("请与调解员商定再次调解,或引导当事人通过其他途径解决。",
                               "請與調解員商定再次調解,或引導當事人透過其他途徑解決。",
                               "With the mediator, mediate again or refer the parties elsewhere."),

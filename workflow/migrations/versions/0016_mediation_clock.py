@@ -1,0 +1,25 @@
+"""mediation clock: a clock token on each mediation, for its deadline and follow-up visits
+
+Revision ID: 0016_mediation_clock
+Revises: 0011_machine_kinds (main had it when this was written; the lead re-chains)
+Create Date: 2026-12-02 03:40:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016_mediation_clock"
+down_revision = "0011_machine_kinds"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("mediations") as batch:
+        batch.add_column(sa.Column("clock_token", sa.Integer(), server_default="0", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("mediations") as batch:
+        batch.drop_column("clock_token")
