@@ -118,6 +118,9 @@ class Agreement(Base):
     superseded: Mapped[bool] = mapped_column(default=False)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # The same agreement laid out in Traditional Chinese, made at the same moment, for readers of zh_Hant.
+    pdf_hant: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256_hant: Mapped[str | None] = mapped_column(String(64))
 
     signatures: Mapped[list[AgreementSignature]] = relationship(order_by="AgreementSignature.id",
                                                                 cascade="all, delete-orphan")

@@ -184,6 +184,16 @@ def get_mediation(session: Session, mediation_id: int) -> Mediation:
     return mediation
 
 
+def agreement_pdf_for(mediation: Mediation, language: str) -> tuple[bytes, int] | None:
+    """Return the PDF of the agreement in effect in the reader's script (zh_Hant, else Simplified), and its version."""
+    agreement = current_agreement(mediation)
+    if agreement is None or agreement.pdf is None:
+        return None
+    if language == "zh_Hant" and agreement.pdf_hant is not None:
+        return agreement.pdf_hant, agreement.version
+    return agreement.pdf, agreement.version
+
+
 def current_agreement(mediation: Mediation) -> Agreement | None:
     """Return the agreement version in force or being signed, if any."""
     live = [a for a in mediation.agreements if not a.superseded]
@@ -388,7 +398,7 @@ def _effects(session: Session, case: Case, mediation: Mediation, trigger: str, u
         if effective is not None:
             event = _append(session, case, mediation, "sign", user, text, at)
             effect = _append(session, case, mediation, "effective", user, f"v{effective.version} sha256:"
-                             f"{effective.sha256}", at)
+                             f"{effective.sha256} zh_Hant sha256:{effective.sha256_hant}", at)
             notices.append(_notify_unit(session, case, mediation, effect, UNIT_TOPICS["effective"], None))
             notices += _notify_parties(session, case, mediation, effective, effect)
             return notices
@@ -468,8 +478,11 @@ def _sign(mediation: Mediation, user: User, p: dict[str, Any], moved: str,
     if mediation.state != MState.AGREED:
         return text, None
     agreement.effective_at = at
-    agreement.pdf = render_agreement(mediation, agreement)
+    agreement.pdf = render_agreement(mediation, agreement, "zh_Hans")
     agreement.sha256 = hashlib.sha256(agreement.pdf).hexdigest()
+    # Both scripts are made and hashed at the moment it takes effect: each download is a copy of what was signed.
+    agreement.pdf_hant = render_agreement(mediation, agreement, "zh_Hant")
+    agreement.sha256_hant = hashlib.sha256(agreement.pdf_hant).hexdigest()
     return text, agreement
 
 

@@ -79,7 +79,7 @@ def mediation_view(session: Session, mediation: Mediation, user: User) -> Mediat
                                      else (s.signer_name if full else mask_name(s.signer_name) or ""),
                                      method=s.method, at=s.at) for s in agreement.signatures],
             to_sign=[] if agreement.effective_at else [s for s in signers(mediation) if s not in signed],
-            effective_at=agreement.effective_at, sha256=agreement.sha256,
+            effective_at=agreement.effective_at, sha256=agreement.sha256, sha256_hant=agreement.sha256_hant,
             pdf_url=f"/api/v1/mediations/{mediation.id}/agreement.pdf" if agreement.pdf else None,
             visits_due=visits_due(agreement.terms) if agreement.effective_at else [])
     return MediationOut(
