@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from tests.unit.helpers import event, post_event, token_for
 from workflow.base.db import unit_of_work
