@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from tests.unit.helpers import event, post_event, token_for
+from tests.conftest import Published
+from tests.unit.helpers import event, post_event, run_worker, token_for
+from tests.unit.ui_helpers import Browser
 from workflow.base.db import unit_of_work
 from workflow.cases.models import Case
 from workflow.registry.demo import load_demo_register
@@ -129,3 +132,42 @@ def test_the_branch_lists_the_parties_and_places_with_repeat_disputes_masked(reg
     street = client.get("/api/v1/repeat-disputes?unit=XY-01-A", headers=token_for(registry_engine, "xy.street"))
     assert street.status_code == 200 and street.get_json()["groups"] == body["groups"]
     assert client.get("/api/v1/repeat-disputes", headers=token_for(registry_engine, "xy.admin")).status_code == 403
+
+
+def test_the_case_page_the_inbox_and_the_list_page_show_the_repeat(app: Any, registry_engine: Engine,
+                                                                   client: FlaskClient, published: Published) -> None:
+    one = _log(client, {"parties": [ZHANG, LI], "grid": "XY-01-A-1"})
+    two = _log(client, {"parties": [LI], "grid": "XY-01-A-1", "reporter": {"name": "乙", "phone": "13522223333"}})
+    run_worker(registry_engine, published.events)
+    for case_id in (one, two):
+        r = client.post(f"/api/v1/cases/{case_id}/actions/escalate", json={"reason": "需支部调解"},
+                        headers=token_for(registry_engine, "xy01a1.leader"))
+        assert r.status_code == 200, r.get_json()
+    branch = Browser(app, registry_engine, "xy01a.secretary")
+    page = branch.get(f"/cases/{two}").text
+    assert 'id="repeat"' in page and f'data-repeat="{one}"' in page and "13700002222" not in page
+    inbox = branch.get("/inbox").text
+    assert inbox.count('class="badge repeat"') == 2
+    listing = branch.get("/registry/repeats").text
+    assert "李*东 137****2222" in listing and f"/cases/{one}" in listing and "13700002222" not in listing
+    assert 'id="repeats-link"' in branch.get("/registry/").text
+    leader = Browser(app, registry_engine, "xy01a1.leader")
+    assert leader.get("/registry/repeats").status_code == 403
+
+
+def test_the_cli_lists_the_repeats(registry_engine: Engine, client: FlaskClient, monkeypatch: pytest.MonkeyPatch,
+                                   tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", registry_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("GRIDCASE_HOME", str(tmp_path / "var"))
+    one = _log(client, {"parties": [ZHANG, LI], "grid": "XY-01-A-1"})
+    two = _log(client, {"parties": [ZHANG], "grid": "XY-01-A-1", "reporter": {"name": "乙", "phone": "13522223333"}})
+    result = CliRunner().invoke(main, ["registry", "repeats", "--as", "xy01a.secretary"])
+    assert result.exit_code == 0, result.output
+    assert f"party\t张*国 139****1111\t2\t#{two} NEI" in result.output and f"#{one} NEI" in result.output
+    assert "13900001111" not in result.output
+    refused = CliRunner().invoke(main, ["registry", "repeats", "--as", "xy01a1.leader"])
+    assert refused.exit_code == 2 and "branch, a general branch or the street" in refused.output
