@@ -26,7 +26,8 @@ from workflow.mediation.steps import (
     mediations_of_case,
     propose,
 )
-from workflow.mediation.views import check_can_see, mediation_view
+from workflow.mediation.views import VisitTask, check_can_see, mediation_view, visit_tasks
+from workflow.registry.register import subtree_ids
 
 bp = Blueprint("mediation", __name__)
 protect_forms(bp)
@@ -57,7 +58,15 @@ def _label(table: dict[str, Any], key: str | None) -> str:
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"mediations_of": _mediations_of, "mediation_state_label": lambda s: _label(STATE_LABELS, s)}
+    return {"mediations_of": _mediations_of, "mediation_state_label": lambda s: _label(STATE_LABELS, s),
+            "my_visit_tasks": _my_visit_tasks}
+
+
+def _my_visit_tasks() -> list[VisitTask]:
+    """The follow-up visits (回访) the member's grid has to make: their queue's task list."""
+    with db_session() as session:
+        user = member_row(session)
+        return visit_tasks(session, subtree_ids(session, user.unit_id))
 
 
 def _mediations_of(case_id: int) -> list[dict[str, Any]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import time_machine
 from sqlalchemy import select
 
-from tests.unit.mediation.test_api import BRANCH, MEDIATOR, Desk, _agreed, png
+from tests.unit.mediation.test_api import BRANCH, LEADER, MEDIATOR, Desk, _agreed, png
+from tests.unit.ui_helpers import Browser
 from workflow import machines
 from workflow.base.db import unit_of_work
 from workflow.cases.handling import handle_inbox_event
@@ -113,3 +115,21 @@ def test_a_failed_mediation_disarms_its_clock(desk: Desk) -> None:
     desk.ok(BRANCH, mid, "withdraw", reason="双方自行和解")
     _run_clock(desk, due + timedelta(minutes=1))
     assert "mediation.deadline_passed" not in _kinds(desk, case_id)
+
+
+def test_the_grid_leaders_queue_lists_the_next_follow_up_visit_until_it_is_made(app: Any, desk: Desk) -> None:
+    _, mid, parties = _agreed(desk)
+    for signer in (f"party:{parties[0]}", f"party:{parties[1]}", "mediator"):
+        desk.ok(MEDIATOR, mid, "sign", signer=signer, signature=png())
+    leader = Browser(app, desk.engine, LEADER)
+    queue = leader.get("/queue").text
+    assert 'id="visit-tasks"' in queue and f'data-mediation="{mid}"' in queue and "2026-12-27" in queue
+    with time_machine.travel(datetime(2027, 1, 1, 3, 0, tzinfo=UTC), tick=False):
+        leader = Browser(app, desk.engine, LEADER)  # a month later: a new session
+        assert "due now" in leader.get("/queue").text
+        desk.ok(LEADER, mid, "visit", finding="partly", note="已付400元")
+        queue = leader.get("/queue").text
+    # The visit covers the dates due before it: the next one is the week after the second term.
+    assert "2027-01-07" in queue and "2026-12-27" not in queue
+    # The branch's inbox has no such list: the visits are the grid's.
+    assert 'id="visit-tasks"' not in Browser(app, desk.engine, BRANCH).get("/inbox").text
