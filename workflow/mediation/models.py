@@ -27,8 +27,10 @@ class Mediation(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     proposed_by: Mapped[str] = mapped_column(String(64))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # From the case's deadline policy (30 days by default); shown, not yet armed on the clock.
+    # From the case's deadline policy (30 days by default), armed on the clock (workflow/mediation/clock.py).
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped when the mediation enters another phase: deadlines armed under an older token are stale.
+    clock_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     outcome: Mapped[str | None] = mapped_column(Text)
     # Members who revealed the parties in full (each a step on the timeline).
     revealed_to: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -118,6 +120,9 @@ class Agreement(Base):
     superseded: Mapped[bool] = mapped_column(default=False)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # The same agreement laid out in Traditional Chinese, made at the same moment, for readers of zh_Hant.
+    pdf_hant: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256_hant: Mapped[str | None] = mapped_column(String(64))
 
     signatures: Mapped[list[AgreementSignature]] = relationship(order_by="AgreementSignature.id",
                                                                 cascade="all, delete-orphan")
