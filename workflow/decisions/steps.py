@@ -183,8 +183,12 @@ def propose(session: Session, user: User, fields: dict[str, Any], case_id: int |
     """
     if user.role == Role.ADMIN or user.unit.level not in {Level.GENERAL_BRANCH, Level.BRANCH}:
         raise Forbidden(N_("a decision is proposed by a branch or general branch committee"))
-    community = community_of(user.unit)
-    assert community is not None  # a branch or general branch is in a community
+    found = community_of(user.unit)
+    assert found is not None  # a branch or general branch is in a community
+    # The member may come from another session (the API's login): its units are looked up in this one.
+    community = session.get(Unit, found.id)
+    proposing = session.get(Unit, user.unit_id)
+    assert community is not None and proposing is not None
     case = None
     if case_id is not None:
         case = load_case_for_update(session, case_id)
@@ -201,8 +205,8 @@ def propose(session: Session, user: User, fields: dict[str, Any], case_id: int |
     options = [str(o).strip() for o in fields.get("options") or [] if str(o).strip()]
     budget = (str(fields["budget"]).strip() or None) if fields.get("budget") else None
     at = wallclock.now()
-    decision = Decision(unit_id=community.id, unit=community, proposing_unit_id=user.unit_id,
-                        proposing_unit=user.unit, state=DState.PROPOSED.value, title=title, matter=matter,
+    decision = Decision(unit_id=community.id, unit=community, proposing_unit_id=proposing.id,
+                        proposing_unit=proposing, state=DState.PROPOSED.value, title=title, matter=matter,
                         reasons=reasons, options=options, budget=budget, case_id=case.id if case else None,
                         proposed_by=user.name, proposed_at=at, clock_token=0, updated_at=at, version=1)
     session.add(decision)
