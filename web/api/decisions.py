@@ -39,7 +39,7 @@ from workflow.decisions.steps import (
 from workflow.decisions.views import decision_view, public_view
 
 _TAG = [Tag(name="decisions")]
-api = APIBlueprint("decisions", __name__, url_prefix="/api/v1/decisions", abp_tags=_TAG, abp_security=SECURITY)
+api = APIBlueprint("decisions_api", __name__, url_prefix="/api/v1/decisions", abp_tags=_TAG, abp_security=SECURITY)
 public_api = APIBlueprint("public_decisions", __name__, url_prefix="/api/v1/communities", abp_tags=_TAG)
 STAFF_TRIGGERS = frozenset(RULES)
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
