@@ -49,8 +49,8 @@ class DecisionActionRequest(BaseModel):
     expected_version: Version | None = None
     held_on: date | None = None
     place: Short | None = None
-    entitled: list[Name] | None = Field(default=None, max_length=2000)
-    present: list[Name] | None = Field(default=None, max_length=2000)
+    entitled: list[Name] | None = Field(default=None, max_length=500)
+    present: list[Name] | None = Field(default=None, max_length=500)
     votes_for: Count | None = None
     votes_against: Count | None = None
     votes_abstaining: Count | None = None

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Annotated, Any
 
+from flask import request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field, StringConstraints
@@ -28,6 +29,7 @@ from web.ui.tracking_guard import address_limit
 from workflow.base.errors import N_, InvalidInput, NotFound
 from workflow.decisions.machine import RULES
 from workflow.decisions.steps import (
+    MAX_DOCUMENT_BYTES,
     act,
     check_can_see,
     get_decision,
@@ -42,6 +44,13 @@ _TAG = [Tag(name="decisions")]
 api = APIBlueprint("decisions_api", __name__, url_prefix="/api/v1/decisions", abp_tags=_TAG, abp_security=SECURITY)
 public_api = APIBlueprint("public_decisions", __name__, url_prefix="/api/v1/communities", abp_tags=_TAG)
 STAFF_TRIGGERS = frozenset(RULES)
+
+
+@api.before_request
+def _room_for_documents() -> None:
+    # A document comes base64 in the JSON body: the app's 64 KiB cap would refuse any real plan.
+    if request.endpoint == "decisions_api.post_action" and (request.view_args or {}).get("trigger") == "attach":
+        request.max_content_length = MAX_DOCUMENT_BYTES * 4 // 3 + 1024 * 1024
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -72,7 +81,7 @@ class PublicDecisionPath(BaseModel):
 
 
 @api.post("", summary="Propose a community decision (四议两公开)",
-          responses={201: ProposedDecisionOut, **documented(401, 403, 404, 409, 422)})
+          responses={201: ProposedDecisionOut, **documented(401, 403, 404, 409, 413, 422)})
 @staff_required
 def post_propose(body: ProposeDecisionRequest) -> Any:
     """Propose a decision of the caller's community, by a branch or general branch; reported to the street.
@@ -114,7 +123,7 @@ def _params(body: DecisionActionRequest) -> dict[str, Any]:
 
 
 @api.post("/<int:decision_id>/actions/<trigger>", summary="Act on a decision",
-          responses={200: DecisionOut, **documented(401, 403, 404, 409, 422)})
+          responses={200: DecisionOut, **documented(401, 403, 404, 409, 413, 422)})
 @staff_required
 def post_action(path: TriggerPath, body: DecisionActionRequest) -> Any:
     """Fire a trigger with its fields.

@@ -20,6 +20,7 @@ from web.ui.tracking_guard import address_limit
 from workflow.base.errors import DomainError
 from workflow.decisions.machine import DState
 from workflow.decisions.steps import (
+    MAX_DOCUMENT_BYTES,
     act,
     attachment_file,
     check_can_see,
@@ -35,7 +36,16 @@ from workflow.decisions.steps import (
 from workflow.decisions.views import decision_view, public_view
 
 bp = Blueprint("decisions", __name__)
-protect_forms(bp)
+
+
+@bp.before_request
+def _room_for_documents() -> None:
+    # Before the CSRF check reads the form: the app's 64 KiB cap is for JSON, not for a plan or a photo.
+    if request.endpoint == "decisions.do" and (request.view_args or {}).get("trigger") == "attach":
+        request.max_content_length = MAX_DOCUMENT_BYTES + 1024 * 1024
+
+
+protect_forms(bp)  # after the document allowance: the CSRF check reads the form
 html_errors(bp)
 
 STATE_LABELS = {

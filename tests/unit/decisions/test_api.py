@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -211,3 +212,16 @@ def test_a_gov_case_becomes_a_proposal_linked_both_ways(desk: Desk, clock: Clock
         steps = session.scalars(select(CaseEvent.reason).where(CaseEvent.case_id == case_id,
                                                                CaseEvent.kind == "decision.proposed")).all()
     assert steps == [f"#{decision_id} 规划停车位"]
+
+
+def test_a_plan_attached_as_pdf_is_kept_and_listed(desk: Desk, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Any) -> None:
+    monkeypatch.setenv("GRIDCASE_HOME", str(tmp_path / "home"))
+    decision_id = desk.propose()
+    pdf = b"%PDF-1.4\n" + b"0" * 200_000 + b"\n%%EOF"  # larger than the 64 KiB cap of other JSON bodies
+    view = desk.ok(GENERAL, decision_id, "attach", kind="plan", title="加装电梯方案",
+                   file=base64.b64encode(pdf).decode(), content_type="application/pdf")
+    assert [(a["kind"], a["title"], a["size"]) for a in view["attachments"]] == [("plan", "加装电梯方案", len(pdf))]
+    fake = desk.act(GENERAL, decision_id, "attach", kind="budget", file=base64.b64encode(b"hello").decode(),
+                    content_type="application/pdf")
+    assert fake.status_code == 422 and fake.get_json()["problems"][0]["field"] == "file"
