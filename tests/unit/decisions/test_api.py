@@ -225,3 +225,24 @@ def test_a_plan_attached_as_pdf_is_kept_and_listed(desk: Desk, clock: Clock, mon
     fake = desk.act(GENERAL, decision_id, "attach", kind="budget", file=base64.b64encode(b"hello").decode(),
                     content_type="application/pdf")
     assert fake.status_code == 422 and fake.get_json()["problems"][0]["field"] == "file"
+
+
+def test_the_operator_lists_and_shows_decisions(desk: Desk, clock: Clock, engine: Engine,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    decision_id = desk.propose()
+    through_meetings(desk, decision_id)
+    desk.ok(GENERAL, decision_id, "publish", text="决议:加装电梯。")
+    desk.client.post(f"/api/v1/communities/XY-01/decisions/{decision_id}/objections",
+                     json={"name": "赵桂芳", "phone": "13912345678", "text": "不同意"})
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    listed = CliRunner().invoke(main, ["decisions", "list", "--state", "resolution_published"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith(f"{decision_id}\tXY-01\tresolution_published\tresolution paused\t1 open")
+    shown = CliRunner().invoke(main, ["decisions", "show", str(decision_id)])
+    assert "meeting party 2026-12-07: 20 of 30 present, 11 for / 9 against / 0 abstaining, passed" in shown.output
+    assert "赵*芳 139****5678: OPEN" in shown.output and "13912345678" not in shown.output
+    assert CliRunner().invoke(main, ["decisions", "show", "999"]).exit_code == 1
