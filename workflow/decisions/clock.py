@@ -1,10 +1,10 @@
 """The decision machine kind on the engine's clock: a publication period's end is a deadline row.
 
-``DECISION_KIND`` satisfies the engine's ``MachineKind`` (/work/ENGINE.md): ``tokens`` gives each
-decision's clock token (a row armed under an older one is stale: the period was paused, resumed
-or ended since), and ``fire_due`` fires ``period_over`` through the decision's own steps. Until the
-engine's ``arm_subject`` is on main, ``arm_period`` arms nothing and the committee's ``carry_out``
-and ``close`` check the period's end themselves.
+``DECISION_KIND`` satisfies the clock's ``MachineKind`` (``workflow/clock/kinds.py``) and is registered
+in ``workflow/machines.py``: ``tokens`` gives each decision's clock token (a row armed under an older
+one is stale: the period was paused, resumed or ended since), and ``fire_due`` fires ``period_over``
+through the decision's own steps. The committee's ``carry_out`` and ``close`` check the period's end
+themselves too, so a late sweep never holds a decision back.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.base.errors import DomainError
-from workflow.cases.models import OutboxMessage
-from workflow.clock import deadlines
+from workflow.clock.deadlines import arm_subject
+from workflow.clock.kinds import DueDeadline
 from workflow.decisions.machine import Actor
 from workflow.decisions.models import Decision
 
@@ -27,9 +27,9 @@ PERIOD = "publication"
 
 def arm_period(session: Session, decision: Decision, now: datetime) -> None:
     """Arm the end of the decision's publication period under its current clock token."""
-    arm_subject = getattr(deadlines, "arm_subject", None)
-    if arm_subject is None or decision.period_ends_at is None:
-        return  # the engine's machine kinds are not there yet: nothing fires by itself
+    if decision.period_ends_at is None:
+        return
+    # A decision belongs to no case: case_id stays NULL, the subject names it.
     arm_subject(session, SUBJECT, decision.id, PERIOD, decision.unit.level, decision.period_ends_at,
                 decision.clock_token, now)
 
@@ -44,11 +44,11 @@ class DecisionKind:
         rows = session.execute(select(Decision.id, Decision.clock_token).where(Decision.id.in_(subject_ids)))
         return {ident: token for ident, token in rows}
 
-    def fire_due(self, session: Session, due: Any, inbox_id: int) -> list[OutboxMessage]:
+    def fire_due(self, session: Session, due: DueDeadline, inbox_id: int) -> list[Any]:
         """End a publication period: lock the decision, check the token, fire ``period_over``."""
         from workflow.decisions.steps import act, get_decision
 
-        decision = get_decision(session, int(due.subject_id), lock=True)
+        decision = get_decision(session, due.subject_id, lock=True)
         if decision.clock_token != due.token:
             return []  # paused, resumed or ended since it was armed
         try:

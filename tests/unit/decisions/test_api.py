@@ -246,3 +246,54 @@ def test_the_operator_lists_and_shows_decisions(desk: Desk, clock: Clock, engine
     assert "meeting party 2026-12-07: 20 of 30 present, 11 for / 9 against / 0 abstaining, passed" in shown.output
     assert "赵*芳 139****5678: OPEN" in shown.output and "13912345678" not in shown.output
     assert CliRunner().invoke(main, ["decisions", "show", "999"]).exit_code == 1
+
+
+def _sweep_and_handle(engine: Engine, now: datetime) -> tuple[int, int]:
+    from workflow.cases.handling import handle_inbox_event
+    from workflow.cases.overdue import sweep
+
+    with unit_of_work(engine) as session:
+        swept = sweep(session, now)
+    for inbox_id in swept.inbox_ids:
+        with unit_of_work(engine) as session:
+            assert handle_inbox_event(session, inbox_id, batch=1).status == "done"
+    return swept.fired, swept.stale
+
+
+def test_the_clock_ends_the_periods_and_an_objection_makes_the_first_end_stale(desk: Desk, clock: Clock,
+                                                                               engine: Engine) -> None:
+    from workflow.clock.models import Deadline
+
+    decision_id = desk.propose()
+    through_meetings(desk, decision_id)
+    desk.ok(GENERAL, decision_id, "publish", text="决议:加装电梯。")
+    with unit_of_work(engine) as session:
+        rows = session.scalars(select(Deadline).where(Deadline.subject == "decision")).all()
+        assert [(d.subject_id, d.kind, d.case_id, d.due_at.isoformat()) for d in rows] == \
+            [(decision_id, "publication", None, "2026-12-14T01:00:00+00:00")]
+    clock.at = MONDAY + timedelta(days=2)
+    r = desk.client.post(f"/api/v1/communities/XY-01/decisions/{decision_id}/objections",
+                         json={"name": "赵桂芳", "phone": "13912345678", "text": "一楼不应分摊"})
+    objection_id = r.get_json()["objection_id"]
+    # The first end passes while the objection waits: stale, nothing happens.
+    clock.at = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)
+    assert _sweep_and_handle(engine, clock.at) == (0, 1)
+    assert desk.client.get(f"/api/v1/decisions/{decision_id}", headers=desk.auth(GENERAL)).get_json()[
+        "period"]["paused"] is True
+    desk.ok(GENERAL, decision_id, "answer", objection_id=objection_id, text="一楼住户不分摊。")
+    # Three working days were left: Monday 14th 10:00 Beijing + 3 working days.
+    clock.at = datetime(2026, 12, 17, 2, 1, tzinfo=UTC)
+    assert _sweep_and_handle(engine, clock.at) == (1, 0)
+    view = desk.client.get(f"/api/v1/decisions/{decision_id}", headers=desk.auth(GENERAL)).get_json()
+    assert view["state"] == "resolution_published" and view["timeline"][-1]["kind"] == "period_over"
+    assert "carry_out" in view["actions"]
+    desk.ok(GENERAL, decision_id, "carry_out")
+    desk.ok(GENERAL, decision_id, "publish_result", text="电梯已完工。")
+    clock.at += timedelta(days=8)
+    assert _sweep_and_handle(engine, clock.at) == (1, 0)
+    view = desk.client.get(f"/api/v1/decisions/{decision_id}", headers=desk.auth(GENERAL)).get_json()
+    assert view["state"] == "closed" and view["timeline"][-1]["actor"] == "system"
+    with unit_of_work(engine) as session:
+        topics = session.scalars(select(OutboxMessage.topic).where(OutboxMessage.case_id.is_(None))
+                                 .order_by(OutboxMessage.id)).all()
+    assert topics == ["decision.proposed", "decision.objected", "decision.period_over", "decision.result_published"]

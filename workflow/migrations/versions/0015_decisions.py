@@ -1,7 +1,7 @@
 """decisions: community decisions (四议两公开), their timeline, meetings, objections and documents
 
 Revision ID: 0015_decisions
-Revises: 0010_mediation
+Revises: 0011_machine_kinds
 Create Date: 2026-12-02 03:20:33.034637
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_decisions"
-down_revision = "0010_mediation"
+down_revision = "0011_machine_kinds"  # main has 0011 since the machine kinds; the lead re-chains at merge
 branch_labels = None
 depends_on = None
 
