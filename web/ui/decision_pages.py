@@ -71,7 +71,13 @@ DOCUMENT_LABELS = {"plan": _l("plan"), "budget": _l("budget"), "notice_photo": _
 STEP_LABELS = {"proposed": _l("proposed"), "reported": _l("reported to the street"),
                "object": _l("objection raised"), "answer": _l("objection answered"),
                "period_over": _l("publication period over"), "comment": _l("street's comment"),
-               "attach": _l("document added"), **ACTION_LABELS}
+               "attach": _l("document added"), **ACTION_LABELS,
+               # What happened, not what to do: the timeline reads as a record.
+               "publish": _l("resolution published"), "publish_result": _l("result published"),
+               "carry_out": _l("being carried out"), "close": _l("closed"), "reject": _l("rejected"),
+               "withdraw": _l("withdrawn"), "joint_meeting": _l("Joint meeting of the two committees"),
+               "party_meeting": _l("Party members' meeting"),
+               "residents_meeting": _l("Residents' (representatives') meeting")}
 
 
 def _label(table: dict[str, Any], key: str | None) -> str:
