@@ -100,7 +100,14 @@ def get_decision(session: Session, decision_id: int, *, lock: bool = False) -> D
     Raises:
         NotFound: there is none with this id.
     """
-    found = session.get(Decision, decision_id, with_for_update=lock) if 0 < decision_id <= MAX_ID else None
+    if not 0 < decision_id <= MAX_ID:
+        found = None
+    elif lock:
+        # FOR UPDATE OF the decision alone: PostgreSQL locks no row on the outer side of its units' join.
+        found = session.scalars(select(Decision).where(Decision.id == decision_id)
+                                .with_for_update(of=Decision).execution_options(populate_existing=True)).first()
+    else:
+        found = session.get(Decision, decision_id)
     if found is None:
         raise NotFound(N_("no decision with id %(decision_id)s"), decision_id=decision_id)
     return found
