@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -241,11 +242,16 @@ def decision_of_case(session: Session, case_id: int) -> Decision | None:
     return session.scalars(select(Decision).where(Decision.case_id == case_id)).first()
 
 
+def local_time(at: datetime | None) -> str:
+    """Return a moment as the pages show it, in ``GRIDCASE_TIMEZONE`` (``2026-12-14 09:00``)."""
+    return at.astimezone(ZoneInfo(config.timezone_name())).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
 def _period_state(decision: Decision, now: datetime) -> tuple[bool, bool, str | None]:
     """Return (running, over, ends as text) of the publication period."""
     if decision.period_kind is None or decision.period_ends_at is None:
         return False, False, None
-    ends = decision.period_ends_at.isoformat(timespec="minutes")
+    ends = local_time(decision.period_ends_at)
     if decision.paused_at is not None:
         return True, False, ends
     over = now >= decision.period_ends_at
@@ -389,7 +395,7 @@ def _effects(session: Session, decision: Decision, trigger: str, user: User | No
         else:
             decision.result_text = p["text"].strip()
         _start_period(session, decision, stage, at)
-        ends = decision.period_ends_at.isoformat(timespec="minutes") if decision.period_ends_at else ""
+        ends = local_time(decision.period_ends_at) if decision.period_ends_at else ""
         text = f"{moved}: {stage} posted until {ends}"
         message = p["text"].strip()
     elif trigger == "object":
@@ -408,7 +414,7 @@ def _effects(session: Session, decision: Decision, trigger: str, user: User | No
         text = f"{moved}: objection #{objection.id} answered"
         if not open_objections(decision):
             _resume(session, decision, at)
-            ends = decision.period_ends_at.isoformat(timespec="minutes") if decision.period_ends_at else ""
+            ends = local_time(decision.period_ends_at) if decision.period_ends_at else ""
             text += f"; publication resumes until {ends}"
     elif trigger in {"carry_out", "close", "period_over"}:
         if trigger != "period_over" or decision.state == DState.CLOSED:
