@@ -297,3 +297,17 @@ def test_the_clock_ends_the_periods_and_an_objection_makes_the_first_end_stale(d
         topics = session.scalars(select(OutboxMessage.topic).where(OutboxMessage.case_id.is_(None))
                                  .order_by(OutboxMessage.id)).all()
     assert topics == ["decision.proposed", "decision.objected", "decision.period_over", "decision.result_published"]
+
+
+def test_an_objection_with_a_number_in_it_is_published_masked(desk: Desk, clock: Clock) -> None:
+    decision_id = desk.propose()
+    through_meetings(desk, decision_id)
+    desk.ok(GENERAL, decision_id, "publish", text="决议:加装电梯。")
+    r = desk.client.post(f"/api/v1/communities/XY-01/decisions/{decision_id}/objections",
+                         json={"name": "赵桂芳", "phone": "13912345678", "text": "请打我电话13912345678商量"})
+    assert r.status_code == 201
+    shown = desk.client.get(f"/api/v1/communities/XY-01/decisions/{decision_id}").get_json()
+    assert shown["objections"][0]["text"] == "请打我电话139****5678商量"
+    refused = desk.act(GENERAL, decision_id, "answer", objection_id=r.get_json()["objection_id"],
+                       text="已回电 13912345678")
+    assert refused.status_code == 422 and refused.get_json()["problems"][0]["field"] == "text"
