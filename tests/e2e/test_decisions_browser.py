@@ -136,6 +136,8 @@ def test_a_community_decision_from_proposal_to_published_result(browser: object,
         committee.wait_for_timeout(1000)
     assert committee.get_attribute("#decision-state", "data-state") == "closed"
     committee.screenshot(path=str(shots / "07-result-published-and-closed.png"), full_page=True)
+    width = committee.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the decision's page scrolls sideways ({width} px)"
     committee.goto(f"{base}/decisions")
     committee.screenshot(path=str(shots / "08-committee-list.png"), full_page=True)
 
