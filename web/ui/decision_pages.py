@@ -68,11 +68,12 @@ MEETING_LABELS = {"joint": _l("Joint meeting of the two committees"), "party": _
                   "residents": _l("Residents' (representatives') meeting")}
 DOCUMENT_LABELS = {"plan": _l("plan"), "budget": _l("budget"), "notice_photo": _l("photo of the posted notice"),
                    "other": _l("other document")}
-STEP_LABELS = {"proposed": _l("proposed"), "reported": _l("reported to the street"),
+# What happened, not what to do: the timeline reads as a record (the action labels only where no record word exists).
+STEP_LABELS = {**ACTION_LABELS,
+               "proposed": _l("proposed"), "reported": _l("reported to the street"),
                "object": _l("objection raised"), "answer": _l("objection answered"),
                "period_over": _l("publication period over"), "comment": _l("street's comment"),
-               "attach": _l("document added"), **ACTION_LABELS,
-               # What happened, not what to do: the timeline reads as a record.
+               "attach": _l("document added"),
                "publish": _l("resolution published"), "publish_result": _l("result published"),
                "carry_out": _l("being carried out"), "close": _l("closed"), "reject": _l("rejected"),
                "withdraw": _l("withdrawn"), "joint_meeting": _l("Joint meeting of the two committees"),
