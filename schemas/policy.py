@@ -88,8 +88,11 @@ class PolicyFile(BaseModel):
     rules: list[Rule] = Field(default_factory=list)
     # The longest extension one request may ask for (extend_by), compared as a span of time.
     max_extension: Duration = Field(default_factory=lambda: Duration.parse("P90D calendar"))
+    # How long a community decision's resolution and then its result stay posted (公开), at least.
+    publication: Duration = Field(default_factory=lambda: Duration.parse("P5D working"))
 
-    _parse = field_validator("supervision_repeat", "evaluation", "max_extension", mode="before")(_duration)
+    _parse = field_validator("supervision_repeat", "evaluation", "max_extension", "publication",
+                             mode="before")(_duration)
 
     @field_validator("severity")
     @classmethod

@@ -6,6 +6,7 @@ from workflow.analysis import models as analysis_models
 from workflow.base.db import Base
 from workflow.cases import models as cases_models
 from workflow.clock import models as clock_models
+from workflow.decisions import models as decisions_models
 from workflow.integrators import models as integrators_models
 from workflow.mediation import models as mediation_models
 from workflow.notices import models as notices_models
@@ -13,5 +14,5 @@ from workflow.org import models as org_models
 from workflow.registry import models as registry_models
 
 MODEL_MODULES = (org_models, clock_models, cases_models, integrators_models, notices_models, analysis_models,
-                 registry_models, mediation_models)
+                 registry_models, mediation_models, decisions_models)
 metadata = Base.metadata

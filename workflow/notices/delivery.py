@@ -113,9 +113,12 @@ def recipients(session: Session, row: OutboxMessage, case: Case | None, lookups:
             return []
         return [Recipient(f"party:{party.id}", "sms", party.phone, "zh_Hans")]
     unit = session.get(Unit, row.unit_id) if row.unit_id else None
-    if unit is None or case is None:
+    if unit is None or (case is None and row.case_id is not None):
         return []
-    notice = Notice(unit, row.topic, case.category, case.severity)
+    # A notice of no case (a community decision) carries its category and severity in the payload.
+    category = case.category if case else str(row.payload.get("category") or "")
+    severity = case.severity if case else str(row.payload.get("severity") or "")
+    notice = Notice(unit, row.topic, category, severity)
     found: list[Recipient] = []
     for sub in (s for s in lookups.subscriptions if matches(s, notice)):
         if sub.channel == "members":
@@ -167,10 +170,11 @@ def _quiet_until(member: User | None, severity: str, now: datetime) -> datetime 
     return datetime.combine(day, end, zone)
 
 
-def _link(case: Case | None, kind: str) -> str | None:
-    if case is None:
-        return None
+def _link(case: Case | None, kind: str, payload: dict[str, Any] | None = None) -> str | None:
     base = config.public_base_url()
+    if case is None:
+        decision = (payload or {}).get("decision_id")
+        return f"{base}/decisions/{decision}" if decision else None
     if kind == "notify_party":
         return None  # a party of a dispute may not be the reporter: no tracking link
     if kind == "notify_resident":
@@ -203,7 +207,7 @@ def _attempt(session: Session, d: Delivery, channel: Channel, case: Case | None,
     row = d.outbox
     unit = session.get(Unit, row.unit_id) if row.unit_id else None
     rendered = render(row.topic, d.language, row.payload, unit.name if unit else None,
-                      case.deadline_at if case else None, _link(case, row.kind),
+                      case.deadline_at if case else None, _link(case, row.kind, row.payload),
                       resident=row.kind in {"notify_resident", "notify_party"})
     # The id survives a re-expansion of the row (a crash before commit): a repeat is recognisable.
     message = Message(id=f"gridcase-{d.outbox_id}-{d.recipient}", target=d.target, title=rendered.title,

@@ -38,6 +38,14 @@ LEADS: dict[str, tuple[str, str, str]] = {
     "case.extension_refused": ("延期未批准", "延期未批准", "Extension refused"),
     "case.reported_back": ("您反映的问题已办结", "您反映的問題已辦結", "Your complaint has been handled"),
     "case.rejected": ("您反映的问题不予受理", "您反映的問題不予受理", "Your complaint was not accepted"),
+    "decision.proposed": ("社区提出议事事项(四议两公开),报街道", "社區提出議事事項(四議兩公開),報街道",
+                          "A community decision proposed (四议两公开), reported to the street"),
+    "decision.result_published": ("社区议事事项实施结果已公开,报街道", "社區議事事項實施結果已公開,報街道",
+                                  "A community decision's result is published, reported to the street"),
+    "decision.objected": ("居民对公开的议事事项提出异议,公示已暂停", "居民對公開的議事事項提出異議,公示已暫停",
+                          "A resident objects to a published decision: the publication period is paused"),
+    "decision.period_over": ("议事事项公示期已满", "議事事項公示期已滿", "A decision's publication period is over"),
+    "decision.commented": ("街道对议事事项提出意见", "街道對議事事項提出意見", "The street commented on a decision"),
     "mediation.proposed": ("{unit}已提出调解,请征询各方当事人意见", "{unit}已提出調解,請徵詢各方當事人意見",
                            "{unit} proposed mediation: ask each party whether they agree"),
     "mediation.failed": ("调解未成功", "調解未成功", "The mediation failed"),
@@ -103,6 +111,17 @@ NEXT |= {
     "case.dispute_reopened": ("请与调解员商定再次调解,或引导当事人通过其他途径解决。",
                               "請與調解員商定再次調解,或引導當事人透過其他途徑解決。",
                               "With the mediator, mediate again or refer the parties elsewhere."),
+    "decision.proposed": ("请在会议前审阅提议,可在议事页面提出意见。", "請在會議前審閱提議,可在議事頁面提出意見。",
+                          "Read the proposal before the meetings; you may comment on the decision's page."),
+    "decision.result_published": ("可在议事页面查看结果并提出意见。", "可在議事頁面查看結果並提出意見。",
+                                  "See the result on the decision's page; you may comment."),
+    "decision.objected": ("请答复异议;答复将一并公开,答复后公示期继续计算。",
+                          "請答覆異議;答覆將一併公開,答覆後公示期繼續計算。",
+                          "Answer the objection: the answer is published and the period runs on."),
+    "decision.period_over": ("可以组织实施,或结束本事项。", "可以組織實施,或結束本事項。",
+                             "You may carry it out, or close the matter."),
+    "decision.commented": ("请在议事页面查看街道意见。", "請在議事頁面查看街道意見。",
+                           "Read the street's comment on the decision's page."),
     "mediation.proposed": ("请指派调解员,并记录各方是否同意调解。", "請指派調解員,並記錄各方是否同意調解。",
                            "Assign mediators and record whether each party agrees to mediate."),
     "mediation.failed": ("请继续办理案件,或告知当事人其他解决途径。", "請繼續辦理案件,或告知當事人其他解決途徑。",
@@ -140,6 +159,7 @@ _FIELDS = {
     "zh_Hant": ("案件", "類別", "級別", "期限", "說明", "查看"),
     "en": ("Case", "Category", "Severity", "Deadline", "Note", "Open"),
 }
+_DECISION_WORD = ("议事事项", "議事事項", "Decision")
 _RESIDENT_SAYS = ("居民说", "居民說", "The resident says")
 
 
@@ -170,8 +190,13 @@ def render(topic: str, language: str, payload: dict[str, Any], unit_name: str | 
     category_name = (info.zh_hans, info.zh_hant, info.en)[index] if info else str(category)
     level = payload.get("level")
     level_name = LEVEL_LABELS[Level(level)][index] if level in {lv.value for lv in Level} else ""
-    lines = [lead, f"{case_word} #{payload.get('case_id')} · {cat_word}: {category_name} · {sev_word}: "
-                   f"{payload.get('severity')} · {level_name}"]
+    if payload.get("decision_id") is not None:
+        # A community decision is no case: its line names the decision and the community.
+        lines = [lead, f"{_DECISION_WORD[index]} #{payload.get('decision_id')} · {scrub(str(payload.get('title')))}"
+                       f" · {payload.get('community') or ''}"]
+    else:
+        lines = [lead, f"{case_word} #{payload.get('case_id')} · {cat_word}: {category_name} · {sev_word}: "
+                       f"{payload.get('severity')} · {level_name}"]
     if deadline is not None:
         local = deadline.astimezone(ZoneInfo(config.timezone_name()))
         lines.append(f"{due_word}: {local:%Y-%m-%d %H:%M}")
