@@ -19,6 +19,7 @@ from web.ui import (
     reports,
     resident,
     security,
+    self_report,
     staff,
     wording,
 )
@@ -41,5 +42,6 @@ def init_ui(app: Flask) -> None:
                                  delivery_status_label=wording.delivery_status_label,
                                  answer_label=wording.answer_label, satisfaction_label=wording.satisfaction_label)
     for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, mediation_page.bp, resident.bp, admin.bp,
-                      integrators.bp, analysis.bp, exports.bp, reports.bp, registry_pages.bp, love_call.bp):
+                      integrators.bp, analysis.bp, exports.bp, reports.bp, registry_pages.bp, love_call.bp,
+                      self_report.bp):
         app.register_blueprint(blueprint)
