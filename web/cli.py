@@ -11,6 +11,7 @@ import click
 
 from schemas.vocabulary import Level
 from web.cli_registry import registry
+from web.cli_reports import cards, kiosk
 from workflow.base import config
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
@@ -506,3 +507,5 @@ def report_monthly(unit_code: str, month: str, out: Path | None, language: str) 
 
 
 main.add_command(registry)
+main.add_command(kiosk)
+main.add_command(cards)

@@ -100,14 +100,14 @@ def _timed(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def kiosk_token(key_id: int, unit_code: str) -> str:
-    """Return the signed key a touch screen's URL carries."""
-    return str(URLSafeSerializer(current_app.config["SECRET_KEY"], salt="kiosk").dumps({"k": key_id, "u": unit_code}))
+def kiosk_token(secret: str, key_id: int, unit_code: str) -> str:
+    """Return the signed key a touch screen's URL carries (signed with the app's secret key)."""
+    return str(URLSafeSerializer(secret, salt="kiosk").dumps({"k": key_id, "u": unit_code}))
 
 
-def kiosk_url(key_id: int, unit_code: str) -> str:
+def kiosk_url(secret: str, key_id: int, unit_code: str) -> str:
     """Return the full URL to open on a touch screen."""
-    return f"{config.public_base_url()}/kiosk/{unit_code}?k={kiosk_token(key_id, unit_code)}"
+    return f"{config.public_base_url()}/kiosk/{unit_code}?k={kiosk_token(secret, key_id, unit_code)}"
 
 
 def _loads(serializer: URLSafeTimedSerializer, value: str | None, max_age: int) -> dict[str, Any] | None:

@@ -48,9 +48,14 @@ def places(session: Session, within: str | None = None) -> list[Place]:
     for grid in session.scalars(select(Unit).where(Unit.level == Level.GRID.value).order_by(Unit.code)):
         if grid.id in covered or (scope is not None and grid.id not in scope):
             continue
-        compound = grid.parent.name if grid.parent is not None else ""
-        found.append(Place(f"g{grid.code}", compound, grid.name, grid.code))
+        # The units are party organisations (金桂园小区党支部, 金桂园1号楼党小组): residents know the places.
+        compound = _plain(grid.parent.name, "党支部") if grid.parent is not None else ""
+        found.append(Place(f"g{grid.code}", compound, _plain(grid.name, "党小组"), grid.code))
     return sorted(found, key=lambda p: (p.compound, p.building))
+
+
+def _plain(name: str, suffix: str) -> str:
+    return name.removesuffix(suffix) or name
 
 
 def compounds(found: list[Place]) -> list[str]:
