@@ -18,6 +18,7 @@ from web.api import (
     metrics,
     openapi,
     registry,
+    reports,
     track,
     units,
 )
@@ -63,7 +64,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
     }
     for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api, open311.api,
-                      analysis.api, registry.api):
+                      analysis.api, registry.api, reports.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)

@@ -39,7 +39,7 @@ from workflow.cases.attachments import Photo, PhotoRefused, photo_max_bytes, pre
 from workflow.cases.tracking import display, normalize
 from workflow.notices.channels.base import DeliveryError
 from workflow.reports import codes, limits
-from workflow.reports.filing import MAX_PHOTOS, Report, add_to_case, file_report
+from workflow.reports.filing import MAX_PHOTOS, Report, add_to_case, file_report, filed_before
 from workflow.reports.kiosk import active_key
 from workflow.reports.places import Place, compounds, place_of, places
 
@@ -338,6 +338,10 @@ def _submit(door: Door) -> ResponseReturnValue:
         return _form_page(door, form, masked, found, 422, phone_token=phone_token)
     now = wallclock.now()
     with db_session() as session:
+        # The same form sent again (back, send): its first case, not the duplicate offer.
+        first = filed_before(session, door.source, form.submission_id.data or "")
+        if first is not None:
+            return redirect(_done_url(door, first[0], first[1]))
         try:
             place = place_of(session, form.building.data or "", door.kiosk_unit)
         except DomainError as exc:
@@ -406,14 +410,14 @@ def start() -> ResponseReturnValue:
 
 
 @bp.post("/report/code")
-@limiter.limit(code_limit, scope="report-code")
+@limiter.shared_limit(code_limit, scope="report-code")
 def send_code() -> ResponseReturnValue:
     """Send a six-digit code to the phone typed (limited per phone and per address)."""
     return _send_code(_public_door())
 
 
 @bp.post("/report/confirm")
-@limiter.limit(confirm_limit, scope="report-confirm")
+@limiter.shared_limit(confirm_limit, scope="report-confirm")
 def confirm() -> ResponseReturnValue:
     """Check the code; a confirmed phone is remembered in this browser for 30 days."""
     return _confirm(_public_door())
@@ -490,14 +494,14 @@ def kiosk_start(unit: str) -> ResponseReturnValue:
 
 
 @bp.post("/kiosk/<unit>/code")
-@limiter.limit(code_limit, scope="report-code")
+@limiter.shared_limit(code_limit, scope="report-code")
 def kiosk_send_code(unit: str) -> ResponseReturnValue:
     """Send a code from the touch screen."""
     return _send_code(_kiosk_door(unit))
 
 
 @bp.post("/kiosk/<unit>/confirm")
-@limiter.limit(confirm_limit, scope="report-confirm")
+@limiter.shared_limit(confirm_limit, scope="report-confirm")
 def kiosk_confirm(unit: str) -> ResponseReturnValue:
     """Check the code on the touch screen; the phone is carried by the page only."""
     return _confirm(_kiosk_door(unit))

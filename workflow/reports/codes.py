@@ -117,10 +117,12 @@ def send_code(session: Session, phone: str, now: datetime, language: str = "zh_H
     session.flush()
 
 
-def confirm_code(session: Session, phone: str, code: str, now: datetime) -> None:
+def confirm_code(session: Session, phone: str, code: str, now: datetime, *, again: bool = False) -> None:
     """Confirm ``phone`` with the last code sent to it: right, unexpired, within three tries.
 
     A wrong code counts a try; the third wrong one spends the code, so a new one must be asked for.
+    With ``again`` a code already confirmed still works until it expires (the API's client sends the
+    same code with a report it had to change, such as after the duplicate offer).
 
     Raises:
         InvalidInput: not a mobile number, no code asked for, the code expired or spent, or it is wrong.
@@ -128,7 +130,7 @@ def confirm_code(session: Session, phone: str, code: str, now: datetime) -> None
     phone = normalize_phone(phone)
     row = session.scalars(select(PhoneCode).where(PhoneCode.phone_hash == phone_hash(phone))
                           .order_by(PhoneCode.sent_at.desc(), PhoneCode.id.desc()).limit(1)).first()
-    if row is None or row.confirmed_at is not None:
+    if row is None or (row.confirmed_at is not None and not again):
         raise InvalidInput(N_("no code was asked for this phone; ask for a code first"), field="code")
     if now >= row.expires_at:
         raise InvalidInput(N_("this code has expired (codes are valid for 10 minutes); ask for a new one"),

@@ -14,7 +14,7 @@ from schemas.vocabulary import Category, Channel, Severity
 from workflow.base.db import unit_of_work
 from workflow.base.errors import N_, NotFound
 from workflow.cases.attachments import Photo, add_photo
-from workflow.cases.intake import Accepted, answer_again, submit_case
+from workflow.cases.intake import Accepted, answer_again, case_of_event, submit_case
 from workflow.cases.models import Case
 from workflow.cases.steps import ActorContext, Applied, apply_trigger, load_case_for_update
 from workflow.reports.codes import phone_hash
@@ -87,6 +87,13 @@ def file_report(engine: Engine, report: Report, now: datetime) -> Accepted:
         if again is None:
             raise
         return again
+
+
+def filed_before(session: Session, source: str, submission_id: str) -> tuple[int, str] | None:
+    """Return the case and tracking code a form or request already made (sent again), or None."""
+    case_id = case_of_event(session, source, submission_id)
+    case = session.get(Case, case_id) if case_id is not None else None
+    return (case.id, case.tracking_code) if case is not None else None
 
 
 def _attach(session: Session, case_id: int, photos: list[Photo]) -> None:

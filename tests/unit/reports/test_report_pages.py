@@ -161,3 +161,18 @@ def test_the_pages_speak_the_three_languages(app: Any, engine: Engine, sms_sink:
     for language, words in (("zh-CN", "向网格反映问题"), ("zh-TW", "向網格反映問題"), ("en", "Report a problem")):
         resident.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
         assert words in resident.get("/report").text
+
+
+def test_the_same_form_sent_twice_is_one_case(app: Any, engine: Engine, sms_sink: Path) -> None:
+    resident = Browser(app, None)
+    confirm_phone(resident, sms_sink)
+    page = resident.get("/report")
+    key = re.search(r'name="submission_id" type="hidden" value="([0-9a-f-]+)"', page.text)
+    assert key
+    data = {"csrf_token": csrf_of(page.text), "category": "NOI", "building": "gXY-01-A-1",
+            "description": "楼上装修", "name": "王", "submission_id": key.group(1)}
+    first = resident.client.post("/report", data=data)
+    again = resident.client.post("/report", data=data)  # back, send
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"].split("/done/")[1][:20] == again.headers["Location"].split("/done/")[1][:20]
+    assert count(engine, Case) == 1
