@@ -18,6 +18,7 @@ from web.ui import (
     registry_pages,
     reports,
     resident,
+    residents_admin,
     security,
     self_report,
     staff,
@@ -43,5 +44,5 @@ def init_ui(app: Flask) -> None:
                                  answer_label=wording.answer_label, satisfaction_label=wording.satisfaction_label)
     for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, mediation_page.bp, resident.bp, admin.bp,
                       integrators.bp, analysis.bp, exports.bp, reports.bp, registry_pages.bp, love_call.bp,
-                      self_report.bp):
+                      self_report.bp, residents_admin.bp):
         app.register_blueprint(blueprint)

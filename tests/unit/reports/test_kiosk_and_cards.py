@@ -78,3 +78,24 @@ def test_the_cli_adds_lists_revokes_keys_and_prints_cards(engine: Engine, tmp_pa
     out = tmp_path / "cards.pdf"
     printed = runner.invoke(main, ["cards", "print", "--unit", "XY-01", "--out", str(out)])
     assert printed.exit_code == 0 and "4 cards" in printed.output and out.read_bytes().startswith(b"%PDF")
+
+
+def test_the_administrator_adds_and_revokes_screens_and_downloads_cards(app: Any, engine: Engine) -> None:
+    admin = Browser(app, engine, "xy.admin")
+    page = admin.get("/admin/residents")
+    assert page.status_code == 200 and "Touch screens" in page.text and "No touch screens." in page.text
+    added = admin.client.post("/admin/residents", data={"csrf_token": csrf_of(page.text), "unit": "XY-01",
+                                                        "label": "服务站大厅"})
+    assert added.status_code == 302
+    listed = admin.get("/admin/residents").text
+    url = re.search(r"http://[^<]+/kiosk/XY-01\?k=[^<]+", listed)
+    assert url and "服务站大厅" in listed
+    assert Browser(app, None).get(url.group(0).split("8000")[-1]).status_code == 200
+    assert admin.client.post("/admin/residents/kiosks/1/revoke",
+                             data={"csrf_token": csrf_of(listed)}).status_code == 302
+    assert Browser(app, None).get(url.group(0).split("8000")[-1]).status_code == 403
+    cards = admin.get("/admin/residents/cards.pdf?unit=XY-01-A")
+    assert cards.status_code == 200 and cards.data.startswith(b"%PDF") and cards.mimetype == "application/pdf"
+    assert admin.get("/admin/residents/cards.pdf?unit=NOPE").status_code == 404
+    leader = Browser(app, engine, "xy01a1.leader")
+    assert leader.get("/admin/residents").status_code == 403
