@@ -46,6 +46,8 @@ def test_a_resident_reports_from_the_phone_and_the_grid_sees_it(
     page.wait_for_selector("#report-form")
     page.check("input[name=category][value=NEI]")
     page.select_option("#compound", "金桂园")
+    # The building list follows the compound.
+    assert page.eval_on_selector("#building option:text-is('铁路新村3号楼')", "o => o.disabled")
     page.select_option("#building", label="金桂园1号楼")
     page.fill("#description", "楼上卫生间漏水，我家天花板在滴水")
     page.fill("#name", "王先生")
@@ -85,6 +87,7 @@ def test_a_resident_reports_from_the_phone_and_the_grid_sees_it(
         confirm_phone(page, base, sms_sink, f"1370000000{n}")
         page.check("input[name=category][value=NOI]")
         page.check("#danger")
+        assert "urgent" in (page.get_attribute("#danger-call", "class") or "")  # the numbers to call first
         no_sideways_scroll(page)
         page.screenshot(path=str(shots / f"{7 + 2 * n:02d}-{language}-form.png"), full_page=True)
         other.close()
