@@ -76,20 +76,32 @@ def cards() -> None:
 
 
 @cards.command("print")
-@click.option("--unit", "unit_code", required=True, help="The unit whose buildings get cards (a grid, branch…).")
+@click.option("--unit", "unit_code", default=None, help="The unit whose buildings get cards (a grid, branch…).")
+@click.option("--households", default=None,
+              help="Instead: household ids of the register, comma-separated (one card each, with its address).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The PDF to write (default gridcase-cards-UNIT.pdf).")
-def cards_print(unit_code: str, out: Path | None) -> None:
-    """Write a PDF of service cards, eight per A4 page, one per building of the unit."""
-    from workflow.reports.cards import cards_of, cards_pdf
+def cards_print(unit_code: str | None, households: str | None, out: Path | None) -> None:
+    """Write a PDF of service cards, eight per A4 page: one per building of the unit, or per household."""
+    from workflow.reports.cards import cards_of, cards_pdf, household_cards
 
+    if bool(unit_code) == bool(households):
+        raise click.UsageError("give --unit or --households")
+    try:
+        ids = [int(part) for part in (households or "").split(",") if part.strip()]
+    except ValueError as exc:
+        raise click.UsageError("--households takes ids such as 1,2,3") from exc
     try:
         with unit_of_work() as session:
-            made = cards_of(session, unit_code, config.public_base_url())
+            if unit_code:
+                made = cards_of(session, unit_code, config.public_base_url())
+            else:
+                made = household_cards(session, ids, config.public_base_url())
     except DomainError as exc:
         _fail(exc)
         return
-    target = out or Path(f"gridcase-cards-{unit_code}.pdf")
+    what = unit_code or "households"
+    target = out or Path(f"gridcase-cards-{what}.pdf")
     content = cards_pdf(made)
     target.write_bytes(content)
-    click.echo(f"{len(made)} cards for {unit_code} written to {target} ({len(content):,} bytes)")
+    click.echo(f"{len(made)} cards for {what} written to {target} ({len(content):,} bytes)")

@@ -18,9 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Level, Role
+from workflow.base.errors import N_, NotFound
 from workflow.mediation.agreement_pdf import font
 from workflow.org.models import Unit, User
 from workflow.org.tree import unit_by_code
+from workflow.registry.models import Household
+from workflow.registry.register import address_label
 from workflow.reports.places import Place, places
 
 CARD_W, CARD_H = 90 * mm, 60 * mm  # close to a business card scaled up, 2 x 4 on A4 with cutting margins
@@ -35,6 +38,7 @@ class Card:
     leader: tuple[str, str] | None  # name, work phone
     household: tuple[str, str] | None
     url: str
+    heading: str | None = None  # a household's address on a household's card; else the building
 
 
 def _contact(session: Session, unit_ids: list[int], role: Role) -> tuple[str, str] | None:
@@ -60,6 +64,27 @@ def cards_of(session: Session, unit_code: str, base_url: str) -> list[Card]:
         made.append(Card(place, _contact(session, [grid.id], Role.GRID_LEADER),
                          _contact(session, homes, Role.HOUSEHOLD_LEADER) if homes else None,
                          f"{base_url}/report?b={place.key}"))
+    return made
+
+
+def household_cards(session: Session, household_ids: list[int], base_url: str) -> list[Card]:
+    """Return a card for each household of the list (the register's), headed with its address.
+
+    Raises:
+        NotFound: a household that is not in the register.
+    """
+    made = []
+    for household_id in household_ids:
+        household = session.get(Household, household_id)
+        if household is None:
+            raise NotFound(N_("no household %(id)s"), field="households", id=str(household_id))
+        building = household.address.building
+        place = Place(f"b{building.id}", building.compound, building.name, building.grid.code)
+        homes = list(session.scalars(select(Unit.id).where(Unit.parent_id == building.grid_unit_id,
+                                                           Unit.level == Level.HOUSEHOLD.value)))
+        made.append(Card(place, _contact(session, [building.grid_unit_id], Role.GRID_LEADER),
+                         _contact(session, homes, Role.HOUSEHOLD_LEADER) if homes else None,
+                         f"{base_url}/report?b={place.key}", address_label(household.address)))
     return made
 
 
@@ -96,7 +121,8 @@ def _draw(canvas: Canvas, card: Card, x: float, y: float, name: str) -> None:
     canvas.drawString(x + pad, y + CARD_H - pad - 4 * mm, "网格服务卡")
     canvas.setFont(name, 10)
     room = CARD_W - 2 * pad - 32 * mm  # beside the QR code
-    canvas.drawString(x + pad, y + CARD_H - pad - 10 * mm, _fit(canvas, card.place.label, name, 10, room))
+    heading = _fit(canvas, card.heading or card.place.label, name, 10, room)
+    canvas.drawString(x + pad, y + CARD_H - pad - 10 * mm, heading)
     lines = []
     if card.leader:
         lines.append(f"网格长：{card.leader[0]}")

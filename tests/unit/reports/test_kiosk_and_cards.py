@@ -78,6 +78,9 @@ def test_the_cli_adds_lists_revokes_keys_and_prints_cards(engine: Engine, tmp_pa
     out = tmp_path / "cards.pdf"
     printed = runner.invoke(main, ["cards", "print", "--unit", "XY-01", "--out", str(out)])
     assert printed.exit_code == 0 and "4 cards" in printed.output and out.read_bytes().startswith(b"%PDF")
+    unknown = runner.invoke(main, ["cards", "print", "--households", "1", "--out", str(out)])
+    assert unknown.exit_code == 2 and "no household 1" in unknown.output  # no register in this database
+    assert runner.invoke(main, ["cards", "print"]).exit_code == 2  # --unit or --households
 
 
 def test_the_administrator_adds_and_revokes_screens_and_downloads_cards(app: Any, engine: Engine) -> None:
@@ -99,3 +102,17 @@ def test_the_administrator_adds_and_revokes_screens_and_downloads_cards(app: Any
     assert admin.get("/admin/residents/cards.pdf?unit=NOPE").status_code == 404
     leader = Browser(app, engine, "xy01a1.leader")
     assert leader.get("/admin/residents").status_code == 403
+
+
+def test_cards_for_a_household_list_carry_each_address(engine: Engine) -> None:
+    from workflow.registry.demo import load_demo_register
+    from workflow.registry.models import Household
+    from workflow.reports.cards import household_cards
+
+    with unit_of_work(engine) as session:
+        load_demo_register(session)
+        ids = list(session.scalars(select(Household.id).order_by(Household.id).limit(2)))
+        made = household_cards(session, ids, "https://grid.example")
+    assert [c.heading for c in made] == ["金桂园 1号楼 1单元 101", "金桂园 1号楼 1单元 202"]
+    assert made[0].url.startswith("https://grid.example/report?b=b") and made[0].leader is not None
+    assert cards_pdf(made).startswith(b"%PDF")
