@@ -116,3 +116,17 @@ def test_cards_for_a_household_list_carry_each_address(engine: Engine) -> None:
     assert [c.heading for c in made] == ["金桂园 1号楼 1单元 101", "金桂园 1号楼 1单元 202"]
     assert made[0].url.startswith("https://grid.example/report?b=b") and made[0].leader is not None
     assert cards_pdf(made).startswith(b"%PDF")
+
+
+def test_a_busy_screen_is_limited_by_its_key_not_by_the_centres_address(app: Any, engine: Engine,
+                                                                        monkeypatch: Any) -> None:
+    monkeypatch.setenv("GRIDCASE_REPORT_CODE_LIMIT", "2 per hour")
+    monkeypatch.setenv("GRIDCASE_KIOSK_CODE_LIMIT", "3 per hour")
+    with unit_of_work(engine) as session:
+        key_id = add_key(session, "XY-01").id
+    url = f"/kiosk/XY-01/code?k={kiosk_token(app.config['SECRET_KEY'], key_id, 'XY-01')}"
+    screen = Browser(app, None)
+    token = csrf_of(screen.get(url.replace("/code?", "?")).text)
+    answers = [screen.client.post(url, data={"csrf_token": token, "phone": f"1390000001{n}"}).status_code
+               for n in range(4)]
+    assert answers == [200, 200, 200, 429]  # three residents at the centre, past the public form's two
