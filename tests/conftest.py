@@ -56,7 +56,7 @@ DEMO_SUBSCRIPTIONS = 22
 CASE_TABLES = ("analysis_case_facts", "analysis_daily", "analysis_reports", "analysis_exports",
                "integrator_requests", "integrators", "evaluations", "deliveries", "outbox", "case_events", "inbox",
                "deadlines", "case_parties", "attachments", "cases", "api_tokens", "staff_sessions", "heartbeats",
-               "subscriptions", "users", "units")
+               "subscriptions", "users", "units", "report_phone_codes", "resident_reports", "kiosk_keys")
 
 
 @pytest.fixture(scope="session")

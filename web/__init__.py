@@ -19,6 +19,7 @@ from web.api import (
     metrics,
     openapi,
     registry,
+    reports,
     track,
     units,
 )
@@ -65,7 +66,8 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
     }
     for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api, open311.api,
-                      analysis.api, registry.api, decisions.api, decisions.public_api):
+                      analysis.api, registry.api, decisions.api, decisions.public_api,
+                      reports.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)

@@ -13,6 +13,7 @@ from schemas.vocabulary import Level
 from web.cli_decisions import decisions
 from web.cli_privacy import keys, retention
 from web.cli_registry import registry
+from web.cli_reports import cards, kiosk
 from workflow import machines  # noqa: F401 - registers every machine kind with the clock
 from workflow.base import config
 from workflow.base.db import default_engine, unit_of_work
@@ -512,3 +513,5 @@ main.add_command(registry)
 main.add_command(keys)
 main.add_command(retention)
 main.add_command(decisions)
+main.add_command(kiosk)
+main.add_command(cards)

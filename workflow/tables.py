@@ -12,7 +12,8 @@ from workflow.mediation import models as mediation_models
 from workflow.notices import models as notices_models
 from workflow.org import models as org_models
 from workflow.registry import models as registry_models
+from workflow.reports import models as reports_models
 
 MODEL_MODULES = (org_models, clock_models, cases_models, integrators_models, notices_models, analysis_models,
-                 registry_models, mediation_models, decisions_models)
+                 registry_models, mediation_models, decisions_models, reports_models)
 metadata = Base.metadata

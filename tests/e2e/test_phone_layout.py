@@ -161,13 +161,13 @@ def test_no_page_scrolls_sideways_on_a_phone_in_any_language(browser: Any, up: U
 
     fit = Fit(base, shots)
     pages = [
-        (visitor, "visitor", ["/", "/login", "/track", "/community/XY-01/decisions"]),
+        (visitor, "visitor", ["/", "/login", "/track", "/community/XY-01/decisions", "/report"]),
         (resident, "resident", [f"/track/{code}"]),
         (leader, "leader", ["/queue", "/cases/new", case_url.removeprefix(base), f"/cases/{case_id}/slip",
                             "/account"]),
         (secretary, "secretary", ["/inbox", f"/cases/{second_id}", "/queue", "/decisions", "/decisions/new"]),
         (admin, "admin", ["/admin/org", "/admin/units/XY-01-A", f"/admin/members/{LEADER}", "/admin/members/new",
-                          "/admin/subscriptions", "/admin/policy"]),
+                          "/admin/subscriptions", "/admin/policy", "/admin/residents"]),
     ]
     for language in LANGUAGES:
         for page, who, paths in pages:

@@ -19,7 +19,9 @@ from web.ui import (
     registry_pages,
     reports,
     resident,
+    residents_admin,
     security,
+    self_report,
     staff,
     wording,
 )
@@ -43,5 +45,5 @@ def init_ui(app: Flask) -> None:
                                  answer_label=wording.answer_label, satisfaction_label=wording.satisfaction_label)
     for blueprint in (assets, accounts.bp, staff.bp, case_page.bp, mediation_page.bp, resident.bp, admin.bp,
                       integrators.bp, analysis.bp, exports.bp, reports.bp, registry_pages.bp, love_call.bp,
-                      decision_pages.bp):
+                      decision_pages.bp, self_report.bp, residents_admin.bp):
         app.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -165,3 +166,32 @@ class VisitForm(PageForm):
         default="nothing", validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     category = SelectField(_l("Category of the case"), validators=[Optional()])
+
+
+class PhoneForm(PageForm):
+    """The resident's mobile number, to send a code to."""
+
+    phone = StringField(_l("Your mobile number"), validators=[DataRequired(), Length(max=20), PHONE])
+
+
+class PhoneCodeForm(PageForm):
+    """The six-digit code the resident received."""
+
+    phone = HiddenField(validators=[DataRequired(), Length(max=20)])
+    code = StringField(_l("The six-digit code from the SMS"),
+                       validators=[DataRequired(), Regexp(r"^\s*[0-9]{6}\s*$", message=_l("Six digits."))])
+
+
+class ResidentReportForm(PageForm):
+    """What a resident reports: what, where, what happened, photos, name, when; the phone is confirmed already."""
+
+    category = RadioField(_l("What happened?"), validators=[DataRequired(message=_l("Choose what happened."))])
+    danger = BooleanField(_l("Someone is in danger now"))
+    compound = SelectField(_l("Compound"), validators=[Optional()], validate_choice=False)
+    building = SelectField(_l("Building"), validators=[DataRequired(message=_l("Choose the building."))])
+    description = TextAreaField(_l("Tell us what happened"), validators=[DataRequired(), Length(max=2000)])
+    photo = MultipleFileField(_l("Photos (up to three)"))
+    name = StringField(_l("Your name (a surname is enough)"), validators=[DataRequired(), Length(max=64)])
+    occurred_at = DateTimeLocalField(_l("When did it happen? (optional)"), validators=[Optional()],
+                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    submission_id = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f-]{32,36}$")])

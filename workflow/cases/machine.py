@@ -69,8 +69,9 @@ RULES: dict[str, TriggerRule] = {
     "withdraw": TriggerRule(frozenset({Actor.STAFF, Actor.RESIDENT})),
     "merge": TriggerRule(_STAFF),
     "accept": TriggerRule(_STAFF),
-    # Anyone on the path may write down what they know, such as the grid that logged an escalated case.
-    "note": TriggerRule(_STAFF, _ON_PATH, public=False),
+    # Anyone on the path may write down what they know, such as the grid that logged an escalated case;
+    # the resident adds to their own open case (a report that repeats one is offered as an addition).
+    "note": TriggerRule(frozenset({Actor.STAFF, Actor.RESIDENT}), _ON_PATH, public=False),
     # Showing a party's full phone or name to a member: a step of its own, so every reveal is on record.
     "reveal": TriggerRule(_STAFF, public=False),
     # Units above take the case over, urge, supervise, and decide what the holder asked.
