@@ -14,7 +14,7 @@ from workflow.base.errors import N_, Forbidden, NotFound
 from workflow.base.privacy import mask_name, mask_phone
 from workflow.org.models import Unit, User
 from workflow.registry import tags
-from workflow.registry.models import Address, Building, Household, RegistryStep
+from workflow.registry.models import Address, Building, CaseHousehold, Household, RegistryStep
 
 # Who looks after households in person sees their full details (and each reveal is a step);
 # the levels above see the register masked. The administrator runs the system, not the register.
@@ -113,3 +113,21 @@ def households_of(session: Session, user: User, limit: int = 200) -> list[Househ
         select(Household).join(Address, Household.address_id == Address.id)
         .join(Building, Address.building_id == Building.id).where(Building.grid_unit_id.in_(units))
         .order_by(Building.compound, Building.name, Address.entrance, Address.room).limit(limit)))
+
+
+def link_case(session: Session, case_id: int, household_id: int) -> None:
+    """Record that a case is about a registered household (idempotent: a case has one household)."""
+    if session.get(CaseHousehold, case_id) is None:
+        session.add(CaseHousehold(case_id=case_id, household_id=household_id))
+
+
+def household_of_case(session: Session, case_id: int) -> int | None:
+    """Return the id of the household a case is about, if it is linked to one."""
+    link = session.get(CaseHousehold, case_id)
+    return link.household_id if link else None
+
+
+def cases_of_household(session: Session, household_id: int) -> list[int]:
+    """Return the ids of the cases about a household, newest first."""
+    return list(session.scalars(select(CaseHousehold.case_id).where(CaseHousehold.household_id == household_id)
+                                .order_by(CaseHousehold.case_id.desc())))

@@ -18,7 +18,8 @@ from workflow.cases.intake import Accepted, submit_case
 from workflow.org.models import Unit, User
 from workflow.org.tree import is_at_or_above
 from workflow.registry.models import Address, Building, Household, Visit
-from workflow.registry.register import address_label, get_household, log_step, subtree_ids
+from workflow.registry.register import address_label, get_household, link_case, log_step, subtree_ids
+from workflow.registry.risks import open_risk
 
 OUTCOMES = ("nothing", "service", "risk", "case")
 # Who visits households: the grid leader and the central households (DOMAIN.md).
@@ -31,14 +32,17 @@ class Recorded:
 
     visit_id: int
     case: Accepted | None
+    risk_id: int | None = None
 
 
 def record_visit(session: Session, user: User, household_id: int, *, visited_on: date | None, met: str | None,
-                 outcome: str, note: str | None, case: dict[str, Any] | None = None) -> Recorded:
+                 outcome: str, note: str | None, case: dict[str, Any] | None = None,
+                 risk: dict[str, Any] | None = None) -> Recorded:
     """Store a visit of the member's own households; a ``case`` outcome logs the case in the same transaction.
 
     ``case`` holds the case's ``category`` and optional ``severity``/``description`` (default: the note);
-    the place is the household's address, the channel ``grid_patrol``.
+    the place is the household's address, the channel ``grid_patrol``. A ``risk`` outcome puts the risk on
+    the risk register (``risks``) with ``risk``'s ``kind`` (default ``tension``) and ``next_check_on``.
 
     Raises:
         Forbidden: the member's role does not visit households.
@@ -71,9 +75,16 @@ def record_visit(session: Session, user: User, household_id: int, *, visited_on:
                   note=note, case_id=accepted.case_id if accepted else None, recorded_at=wallclock.now())
     session.add(visit)
     session.flush()
+    if visit.case_id is not None:
+        link_case(session, visit.case_id, household.id)
     log_step(session, user.name, "visit", {"visit": visit.id, "outcome": outcome, "on": visited_on.isoformat(),
                                            "case": visit.case_id}, household_id=household.id)
-    return Recorded(visit.id, accepted)
+    risk_id = None
+    if outcome == "risk":
+        risk = risk or {}
+        risk_id = open_risk(session, user, household.id, kind=risk.get("kind") or "tension",
+                            description=note or "-", next_check_on=risk.get("next_check_on"), visit_id=visit.id).id
+    return Recorded(visit.id, accepted, risk_id)
 
 
 def month_bounds(month: str) -> tuple[date, date]:

@@ -1,0 +1,147 @@
+"""The risk register (矛盾隐患台账): a risk noticed on a visit, its check date on the clock, grid then branch warned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+import time_machine
+from sqlalchemy import Engine, select
+
+from tests.unit.helpers import token_for
+from workflow.base.db import unit_of_work
+from workflow.cases.models import Case, OutboxMessage
+from workflow.registry.demo import load_demo_register
+from workflow.registry.models import CaseHousehold, RegistryStep, RiskItem
+from workflow.registry.risks import fire
+
+NOTICED = "2026-11-20T02:00:00+00:00"  # 10:00 in Shanghai, the 20th
+
+
+@pytest.fixture
+def registry_engine(engine: Engine) -> Engine:
+    with unit_of_work(engine) as session:
+        load_demo_register(session)
+    return engine
+
+
+def _notice_risk(client: Any, engine: Engine, **risk: Any) -> int:
+    leader = token_for(engine, "xy01a1.leader")
+    with time_machine.travel(NOTICED, tick=False):
+        answer = client.post("/api/v1/visits", headers=leader, json={
+            "household": 2, "outcome": "risk", "note": "婆媳因赡养费争吵，邻居报警两次", "risk": risk})
+    assert answer.status_code == 201, answer.get_json()
+    return int(answer.get_json()["risk_id"])
+
+
+def _risk(client: Any, engine: Engine, risk_id: int, at: str, who: str = "xy01a1.leader") -> dict[str, Any]:
+    with time_machine.travel(at, tick=False):
+        answer = client.get(f"/api/v1/risks/{risk_id}", headers=token_for(engine, who))
+    assert answer.status_code == 200, answer.get_json()
+    body: dict[str, Any] = answer.get_json()
+    return body
+
+
+def test_a_risk_noticed_on_a_visit_warns_the_grid_then_the_branch_when_not_checked(
+        registry_engine: Engine, client: Any) -> None:
+    risk_id = _notice_risk(client, registry_engine, next_check_on="2026-11-25")
+    on_time = _risk(client, registry_engine, risk_id, "2026-11-24T15:00:00+00:00")
+    assert (on_time["stage"], on_time["warned"], on_time["kind"]) == ("on_time", None, "tension")
+    assert on_time["address"] == "金桂园 1号楼 1单元 202"
+    assert _risk(client, registry_engine, risk_id, "2026-11-25T01:00:00+00:00")["stage"] == "due"
+    # Midnight in Shanghai after the check day: the grid leader's.
+    warned = _risk(client, registry_engine, risk_id, "2026-11-25T16:00:00+00:00")
+    assert (warned["stage"], warned["warned"], warned["overdue_since"]) == (
+        "warned", "grid", "2026-11-26T00:00:00+08:00")
+    escalated = _risk(client, registry_engine, risk_id, "2026-11-27T16:00:00+00:00", who="xy01a.secretary")
+    assert (escalated["stage"], escalated["warned"]) == ("escalated", "branch")
+    assert "婆媳" in escalated["description"]
+    with time_machine.travel("2026-11-27T16:00:00+00:00", tick=False):
+        listed = client.get("/api/v1/risks", headers=token_for(registry_engine, "xy01a.secretary")).get_json()
+        other_grid = client.get("/api/v1/risks", headers=token_for(registry_engine, "xy01a2.leader")).get_json()
+    assert [r["id"] for r in listed["risks"]] == [risk_id] and other_grid["risks"] == []
+
+
+def test_a_check_starts_the_clock_again_and_a_resolved_risk_stays_resolved(registry_engine: Engine,
+                                                                         client: Any) -> None:
+    risk_id = _notice_risk(client, registry_engine)
+    assert _risk(client, registry_engine, risk_id, NOTICED)["next_check_on"] == "2026-11-27"  # a week on
+    leader = token_for(registry_engine, "xy01a1.leader")
+    with time_machine.travel("2026-11-29T02:00:00+00:00", tick=False):
+        assert client.get(f"/api/v1/risks/{risk_id}", headers=leader).get_json()["stage"] == "warned"
+        ongoing = client.post(f"/api/v1/risks/{risk_id}/checks", headers=leader, json={
+            "outcome": "ongoing", "note": "已调解一次，仍有怨气", "next_check_on": "2026-12-06"})
+        assert ongoing.status_code == 200, ongoing.get_json()
+        assert (ongoing.get_json()["risk"]["stage"], ongoing.get_json()["risk"]["warned"]) == ("on_time", None)
+        past = client.post(f"/api/v1/risks/{risk_id}/checks", headers=leader, json={
+            "outcome": "ongoing", "note": "x", "next_check_on": "2026-11-01"})
+        assert past.status_code == 422 and past.get_json()["problems"][0]["field"] == "next_check_on"
+        done = client.post(f"/api/v1/risks/{risk_id}/checks", headers=leader,
+                           json={"outcome": "resolved", "note": "双方和解"})
+        assert done.get_json()["risk"]["status"] == "resolved"
+        again = client.post(f"/api/v1/risks/{risk_id}/checks", headers=leader,
+                            json={"outcome": "resolved", "note": "再次"})
+        assert again.status_code == 409
+    with unit_of_work(registry_engine) as session:
+        item = session.get(RiskItem, risk_id)
+        assert item is not None and item.clock_token == 3  # opened, checked, resolved
+        kinds = list(session.scalars(select(RegistryStep.kind).where(RegistryStep.household_id == 2)
+                                     .order_by(RegistryStep.id)))
+        assert kinds == ["visit", "risk", "risk_check", "risk_check"]
+
+
+def test_a_check_that_finds_a_problem_logs_a_case_about_the_household(registry_engine: Engine, client: Any,
+                                                                      published: Any) -> None:
+    risk_id = _notice_risk(client, registry_engine)
+    with time_machine.travel("2026-11-21T02:00:00+00:00", tick=False):
+        answer = client.post(f"/api/v1/risks/{risk_id}/checks", headers=token_for(registry_engine, "xy01a1.leader"),
+                             json={"outcome": "case", "note": "矛盾激化，需调解", "category": "FAM"})
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["case_id"] and body["tracking_code"] and body["risk"]["case"] == body["case_id"]
+    assert published.events
+    with unit_of_work(registry_engine) as session:
+        case = session.get(Case, body["case_id"])
+        assert case is not None and (case.category, case.grid_unit.code) == ("FAM", "XY-01-A-1")
+        assert session.get(CaseHousehold, case.id) is not None
+        assert session.get(CaseHousehold, case.id).household_id == 2  # type: ignore[union-attr]
+
+
+def test_who_may_open_and_check_risks(registry_engine: Engine, client: Any) -> None:
+    secretary = token_for(registry_engine, "xy01a.secretary")
+    with time_machine.travel(NOTICED, tick=False):
+        refused = client.post("/api/v1/risks", headers=secretary,
+                              json={"household": 2, "kind": "tension", "description": "x"})
+        assert refused.status_code == 403
+        other = client.post("/api/v1/risks", headers=token_for(registry_engine, "xy01a2.leader"),
+                            json={"household": 2, "kind": "tension", "description": "x"})
+        assert other.status_code == 404
+        opened = client.post("/api/v1/risks", headers=token_for(registry_engine, "xy01a1.leader"),
+                             json={"household": 2, "kind": "difficulty", "description": "独居老人行动不便，电话 13812345678"})
+        assert opened.status_code == 201, opened.get_json()
+        risk_id = opened.get_json()["id"]
+        street = client.get(f"/api/v1/risks/{risk_id}", headers=token_for(registry_engine, "xy.street")).get_json()
+        assert "138****5678" in street["description"]  # the street sees the register masked
+        # The branch secretary checks a risk escalated to the branch.
+        checked = client.post(f"/api/v1/risks/{risk_id}/checks", headers=secretary,
+                              json={"outcome": "resolved", "note": "已安排志愿者"})
+        assert checked.status_code == 200
+
+
+def test_the_clock_step_warns_grid_then_branch_once_and_ignores_a_stale_token(registry_engine: Engine,
+                                                                               client: Any) -> None:
+    risk_id = _notice_risk(client, registry_engine)
+    now = datetime.fromisoformat("2026-12-01T00:00:00+00:00")
+    with unit_of_work(registry_engine) as session:
+        item = session.get(RiskItem, risk_id)
+        assert item is not None
+        assert fire(session, item, "warn", item.clock_token + 1, now) == []  # armed before a check: stale
+        first = fire(session, item, "warn", item.clock_token, now)
+        assert [(r.topic, r.unit_id) for r in first] == [("risk.check_overdue", item.grid_unit_id)]
+        assert fire(session, item, "warn", item.clock_token, now) == []  # once
+        branch = fire(session, item, "escalate", item.clock_token, now)
+        assert [r.topic for r in branch] == ["risk.escalated"]
+        assert branch[0].payload["unit"] == "XY-01-A"
+        session.flush()
+        assert session.scalar(select(OutboxMessage.id).where(OutboxMessage.case_id.is_(None)).limit(1))
