@@ -11,6 +11,7 @@ from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.api import Problem
+from schemas.events import CaseSubmittedEvent
 from schemas.text import MAX_ID, Id, NoNul, TextSchema
 from schemas.vocabulary import Category, Role, Severity
 from web.api.auth import SECURITY, current_user, staff_required
@@ -18,12 +19,13 @@ from web.api.errors import documented
 from web.session import db_session, publish_event
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
+from workflow.cases.intake import Accepted
 from workflow.cases.tracking import display
 from workflow.registry.addresses import by_household, match, search
 from workflow.registry.exporter import export_workbook
 from workflow.registry.models import PartyMember
 from workflow.registry.party import look_after, member_view, members_of
-from workflow.registry.register import address_label, get_household, household_view, subtree_ids
+from workflow.registry.register import address_label, get_household, household_view, link_case, subtree_ids
 from workflow.registry.risks import check_risk, get_risk, open_risk, risk_view, risks_of
 from workflow.registry.visits import coverage, record_visit
 
@@ -441,6 +443,20 @@ def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
             else:
                 return None
             data["grid"] = found.grid_code
+            if found.household_id is not None and data.get("household") is None:
+                # Kept on the event so the case can be linked to the household it is about.
+                data["household"] = found.household_id
     except InvalidInput as exc:
         return Problem(field=exc.field, problem=exc.message)
     return None
+
+
+def link_cases(pairs: list[tuple[Accepted, CaseSubmittedEvent]]) -> None:
+    """Link each new case whose event named a household (or a room of one) to that household."""
+    pairs = [(a, e) for a, e in pairs if not a.duplicate and a.case_id is not None and e.data.household]
+    if not pairs:
+        return
+    with db_session() as session:
+        for accepted, event in pairs:
+            assert accepted.case_id is not None and event.data.household is not None  # filtered above
+            link_case(session, accepted.case_id, event.data.household)

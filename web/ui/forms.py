@@ -165,3 +165,16 @@ class VisitForm(PageForm):
         default="nothing", validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     category = SelectField(_l("Category of the case"), validators=[Optional()])
+    next_check_on = DateField(_l("Look again by"), validators=[Optional()])
+
+
+class RiskCheckForm(PageForm):
+    """A check of a risk on the register: still there (and when to look again), resolved, or a case now."""
+
+    outcome = RadioField(_l("What the check found"), choices=[
+        SelectChoice("ongoing", _l("Still there: look again later")), SelectChoice("resolved", _l("Resolved")),
+        SelectChoice("case", _l("A problem to log as a case now"))],
+        default="ongoing", validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+    next_check_on = DateField(_l("Look again by"), validators=[Optional()])
+    category = SelectField(_l("Category of the case"), validators=[Optional()])

@@ -9,27 +9,42 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from sqlalchemy.orm import Session
 from wtforms.fields import SelectChoice
 
 from web.session import db_session, publish_event
 from web.ui.accounts import login_required, member_row
 from web.ui.errors import reason_of
-from web.ui.forms import RegistryImportForm, VisitForm
+from web.ui.forms import RegistryImportForm, RiskCheckForm, VisitForm
 from web.ui.i18n import category_name, current_language
 from web.ui.security import protect_forms
 from workflow.base import config, wallclock
 from workflow.base.errors import DomainError
+from workflow.base.privacy import scrub
 from workflow.cases.categories import CATEGORIES
+from workflow.cases.models import Case
+from workflow.cases.views import check_can_view
+from workflow.org.models import User
 from workflow.registry import addresses
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import ImportReport, Problem, import_rows, problems_workbook, read_rows
 from workflow.registry.register import (
     address_label,
+    cases_of_household,
     get_household,
     household_view,
     households_of,
     may_see_full,
     subtree_ids,
+)
+from workflow.registry.risks import (
+    CHECKING_ROLES,
+    check_risk,
+    get_risk,
+    overdue_count,
+    risk_checks,
+    risk_view,
+    risks_of,
 )
 from workflow.registry.visits import coverage, record_visit
 
@@ -62,7 +77,8 @@ def index() -> ResponseReturnValue:
         else:
             rows = [(address_label(h.address), h.id) for h in households_of(session, user)]
         can_import = may_see_full(user)
-    return render_template("registry.html", rows=rows, q=q, can_import=can_import)
+        overdue_risks = overdue_count(session, user, wallclock.now())
+    return render_template("registry.html", rows=rows, q=q, can_import=can_import, overdue_risks=overdue_risks)
 
 
 @bp.get("/households/<int:household_id>")
@@ -88,7 +104,26 @@ def _household_page(household_id: int, reveal: bool) -> ResponseReturnValue:
         except DomainError as exc:
             abort(404 if exc.code == "not_found" else 403, reason_of(exc))
         can_reveal = may_see_full(user)
-    return render_template("household.html", household=view, can_reveal=can_reveal)
+        now = wallclock.now()
+        risks = [risk_view(session, r, user, now) for r in risks_of(session, user, status="all")
+                 if r.household_id == household_id]
+        cases = cases_about(session, user, household_id)
+    return render_template("household.html", household=view, can_reveal=can_reveal, risks=risks, cases=cases)
+
+
+def cases_about(session: Session, user: User, household_id: int, *, leave_out: int | None = None) -> list[Case]:
+    """Return the cases about a household that the member may see, newest first (at most 20)."""
+    found = []
+    for case_id in cases_of_household(session, household_id)[:40]:
+        case = session.get(Case, case_id)
+        if case is None or case.id == leave_out:
+            continue
+        try:
+            check_can_view(user, case)
+        except DomainError:
+            continue
+        found.append(case)
+    return found[:20]
 
 
 def _visit_form() -> VisitForm:
@@ -113,21 +148,26 @@ def visit(household_id: int) -> ResponseReturnValue:
         return render_template("visit.html", form=form, address=label, household_id=household_id), (
             422 if request.method == "POST" else 200)
     case = {"category": form.category.data} if form.outcome.data == "case" and form.category.data else None
+    risk = {"next_check_on": form.next_check_on.data} if form.outcome.data == "risk" else None
     try:
         with db_session() as session:
             recorded = record_visit(session, member_row(session), household_id, visited_on=form.visited_on.data,
                                     met=form.met.data or None, outcome=form.outcome.data or "nothing",
-                                    note=form.note.data or None, case=case)
+                                    note=form.note.data or None, case=case, risk=risk)
     except DomainError as exc:
         if exc.code == "forbidden":
             abort(403, reason_of(exc))
-        target = form.category if exc.field == "case.category" else form.visited_on
+        target = {"case.category": form.category, "next_check_on": form.next_check_on}.get(
+            exc.field or "", form.visited_on)
         target.errors = [*target.errors, reason_of(exc)]
         return render_template("visit.html", form=form, address=label, household_id=household_id), 422
     if recorded.case is not None and recorded.case.case_id is not None:
         publish_event(recorded.case.inbox_id)
         flash(gettext("Visit recorded; the problem is logged as a case."), "success")
         return redirect(url_for("casework.show", case_id=recorded.case.case_id))
+    if recorded.risk_id is not None:
+        flash(gettext("Visit recorded; the risk is on the risk register."), "success")
+        return redirect(url_for("register.risk", risk_id=recorded.risk_id))
     flash(gettext("Visit recorded."), "success")
     return redirect(url_for("register.household", household_id=household_id))
 
@@ -204,3 +244,63 @@ def refused_rows(name: str) -> ResponseReturnValue:
         abort(404)
     return Response(path.read_bytes(), mimetype=XLSX,
                     headers={"Content-Disposition": 'attachment; filename="refused-rows.xlsx"'})
+
+
+@bp.get("/risks")
+@login_required
+def risks() -> ResponseReturnValue:
+    """The risk register of my subtree: open risks, those past their check date first (or the resolved ones)."""
+    status = "resolved" if request.args.get("status") == "resolved" else "open"
+    now = wallclock.now()
+    with db_session() as session:
+        user = member_row(session)
+        items = [risk_view(session, r, user, now) for r in risks_of(session, user, status=status)]
+    order = {"escalated": 0, "warned": 1, "due": 2, "on_time": 3, "resolved": 4}
+    items.sort(key=lambda r: (order[r["stage"]], r["next_check_on"], r["id"]))
+    return render_template("risks.html", items=items, status=status)
+
+
+def _check_form() -> RiskCheckForm:
+    form = RiskCheckForm()
+    form.category.choices = [SelectChoice("", "—")] + [SelectChoice(c.value, category_name(c.value))
+                                                      for c in CATEGORIES]
+    return form
+
+
+@bp.route("/risks/<int:risk_id>", methods=["GET", "POST"])
+@login_required
+def risk(risk_id: int) -> ResponseReturnValue:
+    """One risk: what was noticed, where it stands on its clock, its checks; the check form for who checks."""
+    form = _check_form()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            with db_session() as session:
+                checked = check_risk(session, member_row(session), risk_id, note=form.note.data or "",
+                                     outcome=form.outcome.data or "ongoing", next_check_on=form.next_check_on.data,
+                                     category=form.category.data or None)
+                accepted = checked.case
+        except DomainError as exc:
+            if exc.code in ("forbidden", "not_found"):
+                abort(403 if exc.code == "forbidden" else 404, reason_of(exc))
+            target = {"next_check_on": form.next_check_on, "category": form.category}.get(exc.field or "", form.note)
+            target.errors = [*target.errors, reason_of(exc)]
+        else:
+            if accepted is not None and accepted.case_id is not None:
+                publish_event(accepted.inbox_id)
+                flash(gettext("Check recorded; the problem is logged as a case."), "success")
+                return redirect(url_for("casework.show", case_id=accepted.case_id))
+            flash(gettext("Check recorded."), "success")
+            return redirect(url_for("register.risk", risk_id=risk_id))
+    with db_session() as session:
+        user = member_row(session)
+        try:
+            item = get_risk(session, risk_id, user)
+        except DomainError:
+            abort(404)
+        may_check = user.role in CHECKING_ROLES and item.status == "open"
+        view = risk_view(session, item, user, wallclock.now())
+        checks = [{"at": s.at, "actor": s.actor, "outcome": s.detail.get("outcome"), "next": s.detail.get("next"),
+                   "note": s.detail.get("note") if may_see_full(user) else scrub(s.detail.get("note") or "")}
+                  for s in risk_checks(session, item)]
+    status = 422 if request.method == "POST" else 200
+    return render_template("risk.html", risk=view, checks=checks, form=form, may_check=may_check), status

@@ -44,6 +44,11 @@ LEADS: dict[str, tuple[str, str, str]] = {
     "mediation.agreed": ("调解协议已生效", "調解協議已生效", "The mediation agreement is in effect"),
     "mediation.breached": ("回访发现调解协议未履行", "回訪發現調解協議未履行",
                            "A follow-up visit found the agreement breached"),
+    "case.love_call": ("爱心呼叫:{unit}有居民求助", "愛心呼叫:{unit}有居民求助",
+                       "Love call (爱心呼叫): a resident of {unit} calls for help"),
+    "risk.check_overdue": ("矛盾隐患未按期复查", "矛盾隱患未按期複查", "A risk was not checked in time"),
+    "risk.escalated": ("矛盾隐患逾期未复查,已报支部", "矛盾隱患逾期未複查,已報支部",
+                       "A risk is overdue for its check: the branch is told"),
     # For the integrator that filed the case (its webhook).
     "case.resolved": ("案件已办结", "案件已辦結", "Case resolved"),
     "case.closed": ("案件已结案", "案件已結案", "Case closed"),
@@ -83,6 +88,12 @@ NEXT: dict[str, tuple[str, str, str]] = {
                                "The deadline stands: resolve or escalate it in time."),
 }
 NEXT |= {
+    "case.love_call": ("请立即联系或上门查看。", "請立即聯絡或上門查看。", "Call or go round at once."),
+    "risk.check_overdue": ("请尽快上门复查,并记录结果。", "請盡快上門複查,並記錄結果。",
+                           "Go and check it soon, and record what you find."),
+    "risk.escalated": ("请督促网格员复查,或安排人员上门。", "請督促網格員複查,或安排人員上門。",
+                       "Have the grid leader check it, or send someone round."),
+
     "mediation.proposed": ("请指派调解员,并记录各方是否同意调解。", "請指派調解員,並記錄各方是否同意調解。",
                            "Assign mediators and record whether each party agrees to mediate."),
     "mediation.failed": ("请继续办理案件,或告知当事人其他解决途径。", "請繼續辦理案件,或告知當事人其他解決途徑。",
@@ -150,8 +161,12 @@ def render(topic: str, language: str, payload: dict[str, Any], unit_name: str | 
     category_name = (info.zh_hans, info.zh_hant, info.en)[index] if info else str(category)
     level = payload.get("level")
     level_name = LEVEL_LABELS[Level(level)][index] if level in {lv.value for lv in Level} else ""
-    lines = [lead, f"{case_word} #{payload.get('case_id')} · {cat_word}: {category_name} · {sev_word}: "
-                   f"{payload.get('severity')} · {level_name}"]
+    if topic.startswith("risk."):
+        # A risk of the register is no case: where it is and the check date that passed.
+        lines = [lead, f"{payload.get('address') or ''} · {due_word}: {payload.get('next_check_on')}"]
+    else:
+        lines = [lead, f"{case_word} #{payload.get('case_id')} · {cat_word}: {category_name} · {sev_word}: "
+                       f"{payload.get('severity')} · {level_name}"]
     if deadline is not None:
         local = deadline.astimezone(ZoneInfo(config.timezone_name()))
         lines.append(f"{due_word}: {local:%Y-%m-%d %H:%M}")

@@ -36,7 +36,7 @@ from workflow.base.privacy import scrub
 from workflow.cases.intake import Accepted, submit_case
 from workflow.cases.models import OutboxMessage
 from workflow.org.models import Unit, User
-from workflow.registry.models import Household, RiskItem
+from workflow.registry.models import Household, RegistryStep, RiskItem
 from workflow.registry.register import (
     address_label,
     get_household,
@@ -231,6 +231,13 @@ def risk_view(session: Session, item: RiskItem, user: User, now: datetime) -> di
     }
 
 
+def risk_checks(session: Session, item: RiskItem) -> list[RegistryStep]:
+    """Return the checks of a risk (steps on its household's history), oldest first."""
+    steps = session.scalars(select(RegistryStep).where(RegistryStep.household_id == item.household_id,
+                                                       RegistryStep.kind == "risk_check").order_by(RegistryStep.id))
+    return [s for s in steps if s.detail.get("risk") == item.id]
+
+
 def overdue_count(session: Session, user: User, now: datetime) -> int:
     """Count the open risks of the member's subtree whose check date has passed unchecked."""
     return sum(1 for item in risks_of(session, user) if stage(item, now) in ("warned", "escalated"))
@@ -259,8 +266,11 @@ def fire(session: Session, item: RiskItem, kind: str, token: int, now: datetime)
     item.warned_level = level.value
     household = session.get(Household, item.household_id)
     topic = "risk.check_overdue" if level == Level.GRID else "risk.escalated"
-    row = OutboxMessage(kind="notify_unit", topic=topic, case_id=None, unit_id=unit.id,
-                        payload={"risk_id": item.id, "unit": unit.code, "level": level.value,
+    role = Role.GRID_LEADER if level == Level.GRID else Role.BRANCH_SECRETARY
+    members = list(session.scalars(select(User.id).where(User.unit_id == unit.id, User.role == role.value,
+                                                         User.active.is_(True)).order_by(User.id)))
+    row = OutboxMessage(kind="notify_members", topic=topic, case_id=None, unit_id=unit.id,
+                        payload={"risk_id": item.id, "unit": unit.code, "level": level.value, "user_ids": members,
                                  "next_check_on": item.next_check_on.isoformat(),
                                  "address": address_label(household.address) if household else None},
                         created_at=now, dedupe_key=f"risk:{item.id}:{token}:{kind}")
