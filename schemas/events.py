@@ -21,7 +21,9 @@ from schemas.vocabulary import Category, Channel, PartyRole, Severity
 SUBMITTED = "org.gridcase.case.submitted"
 ACTION_REQUESTED = "org.gridcase.case.action_requested"
 DEADLINE_DUE = "org.gridcase.case.deadline_due"
-EVENT_TYPES = (SUBMITTED, ACTION_REQUESTED, DEADLINE_DUE)
+# A deadline of any other machine kind (a mediation, a decision): the clock's, never accepted from outside.
+SUBJECT_DEADLINE_DUE = "org.gridcase.deadline_due"
+EVENT_TYPES = (SUBMITTED, ACTION_REQUESTED, DEADLINE_DUE, SUBJECT_DEADLINE_DUE)
 # Extension attributes are read but not stored: a small one (a trace id, a partition key) is
 # let through, a larger one is refused so that nothing the sender meant to keep is dropped.
 MAX_EXTENSION_CHARS = 256
@@ -121,6 +123,20 @@ class CaseDeadlineDue(BaseModel):
     token: int = Field(description="The case's clock token when the deadline was armed; stale if it moved on")
 
 
+class SubjectDeadlineDue(BaseModel):
+    """Data of ``org.gridcase.deadline_due``: a deadline of a machine kind other than a case fell due."""
+
+    model_config = ConfigDict(extra="forbid", title="SubjectDeadlineDue")
+
+    subject: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,19}$")] = Field(
+        description="The machine kind the deadline belongs to, as registered in workflow/machines.py")
+    subject_id: int = Field(description="The id of the mediation, decision, ... the deadline is for")
+    deadline_id: int
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,19}$")] = Field(
+        description="What the deadline is for, in the machine kind's own words")
+    token: int = Field(description="The subject's clock token when the deadline was armed; stale if it moved on")
+
+
 class CloudEvent(BaseModel):
     """The CloudEvents 1.0 attributes common to every event (structured mode)."""
 
@@ -174,9 +190,19 @@ class CaseDeadlineDueEvent(CloudEvent):
     data: CaseDeadlineDue
 
 
+class SubjectDeadlineDueEvent(CloudEvent):
+    """A CloudEvent of type ``org.gridcase.deadline_due`` (internal: the clock, for every other machine kind)."""
+
+    model_config = ConfigDict(title="SubjectDeadlineDueEvent")
+
+    type: Literal["org.gridcase.deadline_due"]
+    data: SubjectDeadlineDue
+
+
 EXPORTED_EVENTS: dict[str, type[CloudEvent]] = {
     SUBMITTED: CaseSubmittedEvent,
     ACTION_REQUESTED: CaseActionRequestedEvent,
     DEADLINE_DUE: CaseDeadlineDueEvent,
+    SUBJECT_DEADLINE_DUE: SubjectDeadlineDueEvent,
 }
 

@@ -25,6 +25,7 @@ from web.open311 import routes as open311
 from web.request_log import init_request_log
 from web.session import EXTENSION
 from web.ui import init_ui
+from workflow import machines  # noqa: F401 - registers every machine kind with the clock
 from workflow.base import config
 from workflow.base.db import engine_for
 from workflow.base.private_files import private_dir

@@ -11,6 +11,7 @@ import click
 
 from schemas.vocabulary import Level
 from web.cli_registry import registry
+from workflow import machines  # noqa: F401 - registers every machine kind with the clock
 from workflow.base import config
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError

@@ -10,6 +10,7 @@ from celery.signals import worker_init
 from kombu import Exchange, Queue
 
 from workers import embedded_broker
+from workflow import machines  # noqa: F401 - registers every machine kind with the clock
 from workflow.base import config
 from workflow.base.private_files import private_dir
 from workflow.clock.policy import current_policy

@@ -53,8 +53,9 @@ def derive_rows(session: Session, case_ids: Sequence[int], now: datetime) -> lis
                                 .order_by(CaseEvent.case_id, CaseEvent.seq)):
         steps[step.case_id].append(step)
     deadlines: dict[int, list[Deadline]] = defaultdict(list)
-    for row in session.scalars(select(Deadline).where(Deadline.case_id.in_(ids)).order_by(Deadline.id)):
-        deadlines[row.case_id].append(row)
+    for row in session.scalars(select(Deadline).where(Deadline.subject == "case", Deadline.subject_id.in_(ids))
+                               .order_by(Deadline.id)):
+        deadlines[row.subject_id].append(row)
     answers: dict[int, list[Evaluation]] = defaultdict(list)
     for answer in session.scalars(select(Evaluation).where(Evaluation.case_id.in_(ids)).order_by(Evaluation.id)):
         answers[answer.case_id].append(answer)

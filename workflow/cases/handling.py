@@ -11,7 +11,15 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.events import ACTION_REQUESTED, DEADLINE_DUE, SUBMITTED, CaseActionRequested, CaseDeadlineDue
+from schemas.events import (
+    ACTION_REQUESTED,
+    DEADLINE_DUE,
+    SUBJECT_DEADLINE_DUE,
+    SUBMITTED,
+    CaseActionRequested,
+    CaseDeadlineDue,
+    SubjectDeadlineDue,
+)
 from schemas.vocabulary import Severity
 from workflow.base import db, wallclock
 from workflow.base.errors import DomainError, NotFound
@@ -19,6 +27,8 @@ from workflow.base.metrics import EVENTS_HANDLED, INTAKE_TO_DISPATCH_SECONDS
 from workflow.cases.models import Case, InboxEvent, OutboxMessage
 from workflow.cases.overdue import fire_due
 from workflow.cases.steps import ActorContext, apply_trigger, lock_cases, staff_actor
+from workflow.clock import kinds
+from workflow.clock.kinds import DueDeadline
 from workflow.org.models import User
 
 logger = logging.getLogger(__name__)
@@ -120,7 +130,7 @@ def _users(session: Session, names: list[str]) -> dict[str, User]:
 
 
 def _handle(session: Session, row: InboxEvent, action: CaseActionRequested | DomainError | None,
-            cases: dict[int, Case], users: dict[str, User]) -> tuple[int, list[OutboxMessage]]:
+            cases: dict[int, Case], users: dict[str, User]) -> tuple[int | None, list[OutboxMessage]]:
     if row.type == SUBMITTED:
         case = cases.get(row.case_id or -1)
         if case is None:
@@ -133,6 +143,13 @@ def _handle(session: Session, row: InboxEvent, action: CaseActionRequested | Dom
         if case is None:
             raise NotFound(f"no case with id {due.case_id}")
         return case.id, fire_due(session, case, due, row.id)
+    if row.type == SUBJECT_DEADLINE_DUE:
+        # Another machine kind's deadline: its kind locks its own row and takes the step.
+        other = SubjectDeadlineDue.model_validate(row.data)
+        kind = kinds.get(other.subject)
+        written = kind.fire_due(session, DueDeadline(other.deadline_id, other.subject, other.subject_id, other.kind,
+                                                     other.token), row.id)
+        return row.case_id, written
     if isinstance(action, DomainError):
         raise action
     if action is None:

@@ -46,7 +46,8 @@ def plan(session: Session, case: Case, now: datetime) -> list[Planned]:
         return steps
     if case.paused_at is not None:
         return [Planned(now, case.level, "paused: nothing fires until the case is resumed")]
-    armed = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.status == "armed",
+    armed = session.scalars(select(Deadline).where(Deadline.subject == "case", Deadline.subject_id == case.id,
+                                                   Deadline.status == "armed",
                                                    Deadline.token == case.clock_token).order_by(Deadline.due_at))
     due_now = {d.kind: d.due_at for d in armed}
     start = now

@@ -63,7 +63,8 @@ def grids_of(session: Session, user: User) -> list[Unit]:
 
 
 def _rows(session: Session, viewer: User, where: list[object], now: datetime) -> list[CaseRow]:
-    warned = exists().where(Deadline.case_id == Case.id, Deadline.kind == WARN, Deadline.status == "fired",
+    warned = exists().where(Deadline.subject == "case", Deadline.subject_id == Case.id,
+                            Deadline.kind == WARN, Deadline.status == "fired",
                             Deadline.token == Case.clock_token)
     overdue = and_(Case.deadline_at.is_not(None), Case.deadline_at < now)
     query = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflow.clock.models import Deadline
@@ -26,11 +26,35 @@ def add(policy: Policy, counts: str, start: datetime, span: timedelta) -> dateti
 
 
 def arm(session: Session, case_id: int, kind: str, level: str, due: datetime, token: int, now: datetime) -> None:
-    """Add an armed deadline row; it fires at ``due`` and does something only while ``token`` is current."""
-    session.add(Deadline(case_id=case_id, kind=kind, level=level, due_at=due, token=token, status="armed",
-                         created_at=now))
+    """Add an armed deadline row of a case; it fires at ``due`` and does something only while ``token`` is current."""
+    arm_subject(session, "case", case_id, kind, level, due, token, now, case_id=case_id)
+
+
+def arm_subject(session: Session, subject: str, subject_id: int, kind: str, level: str, due: datetime, token: int,
+                now: datetime, case_id: int | None = None) -> Deadline:
+    """Add an armed deadline row for any machine kind's subject (``case_id`` if it belongs to a case)."""
+    row = Deadline(subject=subject, subject_id=subject_id, case_id=case_id, kind=kind, level=level, due_at=due,
+                   token=token, status="armed", created_at=now)
+    session.add(row)
+    return row
+
+
+def disarm(session: Session, subject: str, subject_id: int, now: datetime) -> int:
+    """Mark a subject's armed deadlines stale at once (bumping its token does the same, lazily); return how many."""
+    result = session.execute(update(Deadline).where(
+        Deadline.subject == subject, Deadline.subject_id == subject_id, Deadline.status == "armed",
+    ).values(status="stale", fired_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def armed(session: Session, subject: str, subject_id: int) -> list[Deadline]:
+    """Return a subject's armed deadlines, soonest first."""
+    return list(session.scalars(select(Deadline).where(
+        Deadline.subject == subject, Deadline.subject_id == subject_id, Deadline.status == "armed",
+    ).order_by(Deadline.due_at, Deadline.id)))
 
 
 def history(session: Session, case_id: int) -> list[Deadline]:
-    """Return every deadline ever armed for a case, oldest first."""
-    return list(session.scalars(select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.id)))
+    """Return every deadline ever armed for a case itself, oldest first."""
+    return list(session.scalars(select(Deadline).where(
+        Deadline.subject == "case", Deadline.subject_id == case_id).order_by(Deadline.id)))

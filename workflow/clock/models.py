@@ -24,13 +24,18 @@ class Policy(Base):
 
 
 class Deadline(Base):
-    """A moment when the clock must act on a case; fired by the sweeper, stale once the token moved on."""
+    """A moment when the clock must act on a subject (a case, a mediation...); stale once its token moved on."""
 
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_deadlines_due", "status", "due_at"),
+                      Index("ix_deadlines_subject", "subject", "subject_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # The machine kind (workflow/clock/kinds.py) and the row of that kind the deadline is for.
+    subject: Mapped[str] = mapped_column(String(20), default="case", server_default="case")
+    subject_id: Mapped[int] = mapped_column(Integer)
+    # The case the subject belongs to, if any (a case's own deadlines, a mediation's); NULL for a decision.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     level: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

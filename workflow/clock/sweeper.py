@@ -23,7 +23,8 @@ class Due:
     """A claimed deadline: its row, what it is for, and the clock token it was armed under."""
 
     id: int
-    case_id: int
+    subject: str
+    subject_id: int
     kind: str
     token: int
 
@@ -31,7 +32,7 @@ class Due:
 def claim_due(session: Session, now: datetime, limit: int) -> list[Due]:
     """Lock up to ``limit`` armed deadlines due by ``now``, oldest first (rows another sweeper holds are skipped)."""
     query = (
-        select(Deadline.id, Deadline.case_id, Deadline.kind, Deadline.token)
+        select(Deadline.id, Deadline.subject, Deadline.subject_id, Deadline.kind, Deadline.token)
         .where(Deadline.status == "armed", Deadline.due_at <= now)
         .order_by(Deadline.due_at)
         .limit(limit)
