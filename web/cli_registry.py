@@ -1,4 +1,4 @@
-"""``gridcase registry import|export``: the household 台账 from and to Excel or CSV files."""
+"""``gridcase registry import|export|risks``: the household 台账 from and to Excel or CSV files; the risk register."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from workflow.base import wallclock
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
 from workflow.base.schema import upgrade
 from workflow.org.members import user_by_name
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import count_rows, import_rows, problems_workbook, read_rows
+from workflow.registry.risks import risk_view, risks_of
 
 
 @click.group()
@@ -80,3 +82,26 @@ def registry_export(file: Path, actor: str) -> None:
         sys.exit(2)
     file.write_bytes(data)
     click.echo(f"{rows} rows written to {file}")
+
+
+@registry.command("risks")
+@click.option("--as", "actor", required=True, help="Member whose subtree is listed (their role masks the text).")
+@click.option("--status", type=click.Choice(["open", "resolved", "all"]), default="open", show_default=True)
+@click.option("--overdue", is_flag=True, help="Only the risks whose check date passed unchecked.")
+def registry_risks(actor: str, status: str, overdue: bool) -> None:
+    """List the risk register (矛盾隐患台账) of a member's subtree: stage on the clock, next check, address."""
+    upgrade(default_engine())
+    now = wallclock.now()
+    try:
+        with unit_of_work() as session:
+            user = user_by_name(session, actor)
+            views = [risk_view(session, r, user, now) for r in risks_of(session, user, status=status)]
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        sys.exit(2)
+    if overdue:
+        views = [v for v in views if v["stage"] in ("warned", "escalated")]
+    for v in views:
+        click.echo(f"#{v['id']}\t{v['stage']}\t{v['next_check_on']}\t{v['grid']}\t{v['address']}\t"
+                   f"{v['description'][:40]}")
+    click.echo(f"{len(views)} risks")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from workflow.cases.overdue import CASE_KIND
 from workflow.clock import kinds
+from workflow.registry.clock import RISK_KIND
 
-KINDS = (CASE_KIND,)
+KINDS = (CASE_KIND, RISK_KIND)
 
 for _kind in KINDS:
     kinds.register(_kind)

@@ -13,8 +13,11 @@ passed unchecked the grid leader is warned (``warned``, level grid); ``ESCALATE_
 branch above the grid is warned too (``escalated``, level branch), as a case's deadline climbs.
 Each check bumps ``clock_token``, so a warning armed for an earlier date is stale.
 
-The stage is computed from the dates when the item is read (``stage``), so lists and pages are
-right whatever ran; ``fire`` is the step the clock calls to record a warning and write the notice.
+Both points are armed on the clock as deadlines of the machine kind ``risk`` (``registry/clock.py``,
+registered in ``workflow/machines.py``): the sweep hands a due one to ``fire``, which records the
+warning and writes the notice to the grid leaders, then to the branch secretaries. Pages and the
+API show the stage computed from the dates when the item is read (``stage``), so they are right
+even while a sweep is late.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from workflow.base.errors import N_, Forbidden, InvalidInput, InvalidTransition,
 from workflow.base.privacy import scrub
 from workflow.cases.intake import Accepted, submit_case
 from workflow.cases.models import OutboxMessage
+from workflow.clock.deadlines import arm_subject
 from workflow.org.models import Unit, User
 from workflow.registry.models import Household, RegistryStep, RiskItem
 from workflow.registry.register import (
@@ -56,6 +60,8 @@ DEFAULT_CHECK_AFTER = timedelta(days=7)
 # An unchecked risk is the grid leader's the day after its check date; two days later, the branch's.
 ESCALATE_AFTER = timedelta(days=2)
 WARN, ESCALATE = "warn", "escalate"
+# The machine kind's name on the clock (``deadlines.subject``; ``registry/clock.py``).
+SUBJECT = "risk"
 
 
 def _zone() -> ZoneInfo:
@@ -120,6 +126,7 @@ def open_risk(session: Session, user: User, household_id: int, *, kind: str, des
                     clock_token=1, opened_by=user.name, opened_at=now)
     session.add(item)
     session.flush()
+    arm(session, item, now)
     log_step(session, user.name, "risk", {"risk": item.id, "kind": kind, "next": item.next_check_on.isoformat()},
              household_id=household.id)
     return item
@@ -184,6 +191,7 @@ def check_risk(session: Session, user: User, risk_id: int, *, note: str, outcome
     item.clock_token += 1
     item.warned_level = None
     item.last_checked_at, item.last_checked_by = now, user.name
+    arm(session, item, now)  # nothing for a resolved item
     log_step(session, user.name, "risk_check", {
         "risk": item.id, "outcome": outcome, "note": note.strip()[:500],
         "next": item.next_check_on.isoformat() if outcome == "ongoing" else None,
@@ -248,6 +256,12 @@ def deadlines_of(item: RiskItem) -> list[tuple[str, Level, datetime]]:
     if item.status != "open":
         return []
     return [(WARN, Level.GRID, warn_at(item)), (ESCALATE, Level.BRANCH, escalate_at(item))]
+
+
+def arm(session: Session, item: RiskItem, now: datetime) -> None:
+    """Arm an open item's deadlines under its current token (those armed before go stale with the old token)."""
+    for kind, level, due in deadlines_of(item):
+        arm_subject(session, SUBJECT, item.id, kind, level.value, due, item.clock_token, now)
 
 
 def fire(session: Session, item: RiskItem, kind: str, token: int, now: datetime) -> list[OutboxMessage]:

@@ -10,8 +10,15 @@ import time_machine
 from sqlalchemy import Engine, select
 
 from tests.unit.helpers import token_for
+from workflow import machines
 from workflow.base.db import unit_of_work
+from workflow.cases.handling import handle_inbox_event
 from workflow.cases.models import Case, OutboxMessage
+from workflow.cases.overdue import sweep
+from workflow.notices.delivery import deliver_due
+from workflow.notices.models import Delivery
+from workflow.org.models import User
+from workflow.registry.clock import RISK_KIND
 from workflow.registry.demo import load_demo_register
 from workflow.registry.models import CaseHousehold, RegistryStep, RiskItem
 from workflow.registry.risks import fire
@@ -145,3 +152,52 @@ def test_the_clock_step_warns_grid_then_branch_once_and_ignores_a_stale_token(re
         assert branch[0].payload["unit"] == "XY-01-A"
         session.flush()
         assert session.scalar(select(OutboxMessage.id).where(OutboxMessage.case_id.is_(None)).limit(1))
+
+
+def _sweep_and_handle(engine: Engine, at: str) -> list[str]:
+    """Run the deadline sweep at ``at`` and handle what it fired; return the topics of the outbox rows written."""
+    now = datetime.fromisoformat(at)
+    with time_machine.travel(now, tick=False):
+        with unit_of_work(engine) as session:
+            swept = sweep(session, now)
+        topics: list[str] = []
+        for inbox_id in swept.inbox_ids:
+            with unit_of_work(engine) as session:
+                outcome = handle_inbox_event(session, inbox_id, batch=1)
+                assert outcome.status == "done", outcome.error
+                topics += [session.get(OutboxMessage, i).topic for i in outcome.notice_ids]  # type: ignore[union-attr]
+    return topics
+
+
+def test_on_the_clock_the_sweep_warns_the_grid_leader_then_the_branch_secretary(registry_engine: Engine,
+                                                                               client: Any) -> None:
+    assert RISK_KIND in machines.KINDS
+    risk_id = _notice_risk(client, registry_engine, next_check_on="2026-11-25")
+    assert _sweep_and_handle(registry_engine, "2026-11-25T15:00:00+00:00") == []  # 23:00 on the day: not yet
+    assert _sweep_and_handle(registry_engine, "2026-11-25T16:01:00+00:00") == ["risk.check_overdue"]
+    assert _sweep_and_handle(registry_engine, "2026-11-27T16:01:00+00:00") == ["risk.escalated"]
+    with time_machine.travel("2026-11-27T16:02:00+00:00", tick=False), unit_of_work(registry_engine) as session:
+        deliver_due(session)
+    with unit_of_work(registry_engine) as session:
+        told = {(d.outbox.topic, session.get(User, d.user_id).name)  # type: ignore[union-attr]
+                for d in session.scalars(select(Delivery))}
+        assert told == {("risk.check_overdue", "xy01a1.leader"), ("risk.escalated", "xy01a.secretary")}
+        body = session.scalars(select(Delivery)).first()
+        assert body is not None and body.status == "sent"
+        steps = list(session.scalars(select(RegistryStep.detail).where(RegistryStep.kind == "risk_warning")))
+        assert [s["level"] for s in steps] == ["grid", "branch"] and steps[0]["risk"] == risk_id
+
+
+def test_a_risk_checked_in_time_is_never_warned(registry_engine: Engine, client: Any) -> None:
+    risk_id = _notice_risk(client, registry_engine, next_check_on="2026-11-25")
+    with time_machine.travel("2026-11-25T02:00:00+00:00", tick=False):
+        checked = client.post(f"/api/v1/risks/{risk_id}/checks", headers=token_for(registry_engine, "xy01a1.leader"),
+                              json={"outcome": "ongoing", "note": "已缓和", "next_check_on": "2026-12-02"})
+        assert checked.status_code == 200
+    assert _sweep_and_handle(registry_engine, "2026-11-28T00:00:00+00:00") == []  # the old date's deadlines: stale
+    assert _sweep_and_handle(registry_engine, "2026-12-02T16:01:00+00:00") == ["risk.check_overdue"]
+    with time_machine.travel("2026-12-03T02:00:00+00:00", tick=False):
+        done = client.post(f"/api/v1/risks/{risk_id}/checks", headers=token_for(registry_engine, "xy01a1.leader"),
+                           json={"outcome": "resolved", "note": "已化解"})
+        assert done.status_code == 200
+    assert _sweep_and_handle(registry_engine, "2026-12-10T00:00:00+00:00") == []  # resolved: the branch is not told

@@ -1,7 +1,7 @@
 """registry risks: the risk register (矛盾隐患台账), cases linked to the household they are about
 
 Revision ID: 0018_registry_risks
-Revises: 0010_mediation
+Revises: 0011_machine_kinds
 Create Date: 2026-12-02 03:40:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_registry_risks"
-down_revision = "0010_mediation"
+down_revision = "0011_machine_kinds"
 branch_labels = None
 depends_on = None
 
