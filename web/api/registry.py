@@ -253,8 +253,17 @@ class CoverageQuery(BaseModel):
     month: str = Field(pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", description="YYYY-MM, e.g. 2026-11")
 
 
+class DueHousehold(BaseModel):
+    """A tagged household whose own visit cycle passed without a visit."""
+
+    id: int
+    address: str
+    every_days: int = Field(description="The shortest visit_every_days of its residents' tags (data/tags.yaml)")
+    last_visited: str | None
+
+
 class GridCoverage(BaseModel):
-    """A grid's households visited in the month."""
+    """A grid's households visited in the month, and the tagged ones due a visit by their own cycle."""
 
     grid: str
     name: str
@@ -262,6 +271,9 @@ class GridCoverage(BaseModel):
     visited: int
     coverage: float | None
     not_visited: list[CaredHousehold]
+    due_by_tag: list[DueHousehold] = Field(
+        description="Households visited more often than monthly by their tags (空巢 weekly…) whose cycle passed, "
+                    "as of the month's last day or today")
 
 
 class CoverageOut(BaseModel):
