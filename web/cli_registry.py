@@ -1,4 +1,4 @@
-"""``gridcase registry import|export|risks``: the household 台账 from and to Excel or CSV files; the risk register."""
+"""``gridcase registry import|export|buildings|risks``: the 台账 from and to Excel or CSV; the risk register."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
 from workflow.base.schema import upgrade
 from workflow.org.members import user_by_name
+from workflow.registry.buildings import import_buildings
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import count_rows, import_rows, problems_workbook, read_rows
+from workflow.registry.register import subtree_ids
 from workflow.registry.risks import risk_view, risks_of
 
 
@@ -105,3 +107,28 @@ def registry_risks(actor: str, status: str, overdue: bool) -> None:
         click.echo(f"#{v['id']}\t{v['stage']}\t{v['next_check_on']}\t{v['grid']}\t{v['address']}\t"
                    f"{v['description'][:40]}")
     click.echo(f"{len(views)} risks")
+
+
+@registry.command("buildings")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "actor", required=True, help="Member whose subtree's grids the buildings may go to.")
+@click.option("--sheet", help="Sheet of the workbook to read (default: the first).")
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would change; store nothing.")
+def registry_buildings(file: Path, actor: str, sheet: str | None, dry_run: bool) -> None:
+    """Import a building list (小区, 楼栋, 网格编码): add buildings or move them to the grid named; 1 if refused."""
+    upgrade(default_engine())
+    try:
+        with unit_of_work() as session:
+            user = user_by_name(session, actor)
+            report = import_buildings(session, read_rows(file, sheet), user.name,
+                                      unit_ids=subtree_ids(session, user.unit_id), dry_run=dry_run)
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        sys.exit(2)
+    for problem in report.problems:
+        click.echo(f"row {problem.row}\t{problem.column}\t{problem.text}")
+    click.echo(f"{report.rows} rows: {report.added} buildings added, {report.moved} moved, "
+               f"{report.unchanged} unchanged; "
+               + ("stored" if report.stored else "nothing stored" + (" (dry run)" if dry_run else "")))
+    if report.problems:
+        sys.exit(1)

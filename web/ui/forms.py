@@ -153,6 +153,14 @@ class RegistryImportForm(PageForm):
     good_rows_only = BooleanField(_l("Store the good rows even if some are refused"))
 
 
+class BuildingImportForm(PageForm):
+    """A building list to import: the file, its sheet, a dry run or not."""
+
+    file = FileField(_l("Building list (.xlsx or .csv)"), validators=[DataRequired()])
+    sheet = StringField(_l("Sheet (empty: the first)"), validators=[Optional(), Length(max=100)])
+    dry_run = BooleanField(_l("Only check, store nothing"), default=True)
+
+
 class VisitForm(PageForm):
     """A patrol visit recorded from the phone: when, whom, what was found, and a case if there is a problem."""
 

@@ -15,7 +15,7 @@ from wtforms.fields import SelectChoice
 from web.session import db_session, publish_event
 from web.ui.accounts import login_required, member_row
 from web.ui.errors import reason_of
-from web.ui.forms import RegistryImportForm, RiskCheckForm, VisitForm
+from web.ui.forms import BuildingImportForm, RegistryImportForm, RiskCheckForm, VisitForm
 from web.ui.i18n import category_name, current_language
 from web.ui.security import protect_forms
 from workflow.base import config, wallclock
@@ -26,8 +26,10 @@ from workflow.cases.models import Case
 from workflow.cases.views import check_can_view
 from workflow.org.models import User
 from workflow.registry import addresses
+from workflow.registry.buildings import buildings_of, import_buildings
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import ImportReport, Problem, import_rows, problems_workbook, read_rows
+from workflow.registry.party import member_view, members_of
 from workflow.registry.register import (
     address_label,
     cases_of_household,
@@ -304,3 +306,51 @@ def risk(risk_id: int) -> ResponseReturnValue:
                   for s in risk_checks(session, item)]
     status = 422 if request.method == "POST" else 200
     return render_template("risk.html", risk=view, checks=checks, form=form, may_check=may_check), status
+
+
+@bp.route("/buildings", methods=["GET", "POST"])
+@login_required
+def buildings() -> ResponseReturnValue:
+    """The buildings of my subtree, their grid and households; those who import a 台账 may upload a building list."""
+    request.max_content_length = IMPORT_MAX_BYTES
+    form = BuildingImportForm()
+    report = None
+    problems: list[tuple[int, str, str]] = []
+    status = 200
+    with db_session() as session:
+        user = member_row(session)
+        can_import = may_see_full(user)
+    if request.method == "POST":
+        if not can_import:
+            abort(403)
+        if form.validate_on_submit():
+            upload = request.files["file"]
+            suffix = Path(upload.filename or "").suffix.lower()
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / f"upload{suffix}"
+                upload.save(path)
+                try:
+                    with db_session() as session:
+                        user = member_row(session)
+                        report = import_buildings(session, read_rows(path, form.sheet.data or None), user.name,
+                                                  unit_ids=subtree_ids(session, user.unit_id),
+                                                  dry_run=bool(form.dry_run.data))
+                except DomainError as exc:
+                    form.file.errors = [*form.file.errors, reason_of(exc)]
+            problems = [(p.row, p.column, _problem_text(p)) for p in (report.problems if report else [])[:200]]
+        status = 200 if report is not None and not report.problems else 422
+    with db_session() as session:
+        rows = [(b.compound, b.name, b.grid.name, count) for b, count in buildings_of(session, member_row(session)
+                                                                                      .unit_id)]
+    return render_template("buildings.html", rows=rows, form=form, report=report, problems=problems,
+                           can_import=can_import, dry_run=bool(form.dry_run.data)), status
+
+
+@bp.get("/party-members")
+@login_required
+def party_members() -> ResponseReturnValue:
+    """The party members of my branches: central households with the households they look after, in-service members."""
+    with db_session() as session:
+        user = member_row(session)
+        members = [member_view(session, m, user) for m in members_of(session, user)]
+    return render_template("party_members.html", members=members)
