@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 from wtforms.fields import SelectChoice
 
-from web.session import db_session, publish_event
+from web.session import EXTENSION, db_session, publish_event
 from web.ui.accounts import login_required, member_row
 from web.ui.errors import reason_of
 from web.ui.forms import BuildingImportForm, RegistryImportForm, RiskCheckForm, VisitForm
 from web.ui.i18n import category_name, current_language
-from web.ui.security import protect_forms
+from web.ui.security import limiter, protect_forms
 from workflow.base import config, wallclock
 from workflow.base.errors import DomainError
 from workflow.base.privacy import scrub
@@ -28,7 +30,8 @@ from workflow.org.models import User
 from workflow.registry import addresses
 from workflow.registry.buildings import buildings_of, import_buildings
 from workflow.registry.exporter import export_workbook
-from workflow.registry.importer import ImportReport, Problem, import_rows, problems_workbook, read_rows
+from workflow.registry.importer import ImportReport, Problem, count_rows, import_rows, problems_workbook, read_rows
+from workflow.registry.jobs import get_job, inline_rows, report_of, request_import
 from workflow.registry.party import member_view, members_of
 from workflow.registry.register import (
     address_label,
@@ -60,6 +63,23 @@ def _reports_dir() -> Path:
     path = config.data_dir() / "registry-reports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _uploads_dir() -> Path:
+    path = config.data_dir() / "registry-uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def publish_import(job_id: int) -> None:
+    """Hand an upload to a worker (after its commit)."""
+    publisher = current_app.extensions[EXTENSION].get("publish_import")
+    if publisher is None:
+        from workers.registry import registry_import
+
+        registry_import.delay(job_id)
+        return
+    cast(Callable[[int], object], publisher)(job_id)
 
 
 def _problem_text(problem: Problem) -> str:
@@ -210,6 +230,29 @@ def import_page() -> ResponseReturnValue:
     upload = request.files["file"]
     suffix = Path(upload.filename or "").suffix.lower()
     report: ImportReport | None = None
+    if suffix in (".xlsx", ".xlsm", ".csv"):
+        # A large file goes to a worker; the page follows its progress instead of waiting on the request.
+        kept = _uploads_dir() / f"{uuid.uuid4().hex}{suffix}"
+        upload.save(kept)
+        try:
+            total = count_rows(kept, form.sheet.data or None)
+        except DomainError as exc:
+            kept.unlink(missing_ok=True)
+            form.file.errors = [*form.file.errors, reason_of(exc)]
+            return render_template("registry_import.html", form=form, report=None), 422
+        if total is not None and total > inline_rows():
+            with db_session() as session:
+                user = member_row(session)
+                if not may_see_full(user):
+                    kept.unlink(missing_ok=True)
+                    abort(403)
+                job_id = request_import(session, user, kept, upload.filename or kept.name,
+                                        sheet=form.sheet.data or None, dry_run=bool(form.dry_run.data),
+                                        good_rows_only=bool(form.good_rows_only.data), total=total).id
+            publish_import(job_id)
+            return redirect(url_for("register.import_job", job_id=job_id))
+        upload.stream.seek(0)
+        kept.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         upload.save(path)
@@ -354,3 +397,54 @@ def party_members() -> ResponseReturnValue:
         user = member_row(session)
         members = [member_view(session, m, user) for m in members_of(session, user)]
     return render_template("party_members.html", members=members)
+
+
+def _job_context(job_id: int) -> dict[str, Any]:
+    with db_session() as session:
+        try:
+            job = get_job(session, job_id, member_row(session))
+        except DomainError:
+            abort(404)
+        report = report_of(job)
+        percent = min(100, round(100 * job.done_rows / job.total)) if job.total else 0
+        context: dict[str, Any] = {
+            "job": {"id": job.id, "status": job.status, "file_name": job.file_name, "total": job.total,
+                    "done_rows": job.done_rows, "percent": 100 if job.status == "done" else percent,
+                    "error": job.error},
+            "report": report, "dry_run": job.dry_run,
+            "problems": [(p.row, p.column, _problem_text(p)) for p in (report.problems[:200] if report else [])],
+            "report_url": url_for("register.import_job_refused", job_id=job.id)
+            if report is not None and report.problems else None,
+        }
+    return context
+
+
+@bp.get("/import/jobs/<int:job_id>")
+@login_required
+def import_job(job_id: int) -> ResponseReturnValue:
+    """A large import done by a worker: a progress bar fed by the worker, then the report."""
+    return render_template("registry_import_job.html", **_job_context(job_id))
+
+
+@bp.get("/import/jobs/<int:job_id>/progress")
+@login_required
+@limiter.exempt
+def import_job_progress(job_id: int) -> ResponseReturnValue:
+    """The progress part of the job's page, for its periodic refresh."""
+    return render_template("_import_progress.html", **_job_context(job_id))
+
+
+@bp.get("/import/jobs/<int:job_id>/refused.xlsx")
+@login_required
+def import_job_refused(job_id: int) -> ResponseReturnValue:
+    """The refused rows of a worker's import as XLSX (row, column, problem)."""
+    with db_session() as session:
+        try:
+            report = report_of(get_job(session, job_id, member_row(session)))
+        except DomainError:
+            abort(404)
+    if report is None:
+        abort(404)
+    headings = (gettext("Row"), gettext("Column"), gettext("Problem"))
+    return Response(problems_workbook(report.problems, _problem_text, headings), mimetype=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="refused-rows.xlsx"'})

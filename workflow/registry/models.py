@@ -168,3 +168,24 @@ class CaseHousehold(Base):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("registry_households.id"), index=True)
+
+
+class ImportJob(Base):
+    """A large 台账 upload imported by a worker: its file, options, progress and, once done, its report."""
+
+    __tablename__ = "registry_import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(500))
+    sheet: Mapped[str | None] = mapped_column(String(100))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    good_rows_only: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | running | done | failed
+    total: Mapped[int | None] = mapped_column(Integer)
+    done_rows: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""registry risks: the risk register (矛盾隐患台账), cases linked to the household they are about
+"""registry risks: the risk register (矛盾隐患台账), cases linked to their household, import jobs
 
 Revision ID: 0018_registry_risks
 Revises: 0011_machine_kinds
@@ -56,8 +56,27 @@ def upgrade() -> None:
     with op.batch_alter_table('registry_case_households', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_registry_case_households_household_id'), ['household_id'], unique=False)
 
+    op.create_table('registry_import_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('file_name', sa.String(length=200), nullable=False),
+    sa.Column('path', sa.String(length=500), nullable=False),
+    sa.Column('sheet', sa.String(length=100), nullable=True),
+    sa.Column('dry_run', sa.Boolean(), nullable=False),
+    sa.Column('good_rows_only', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('done_rows', sa.Integer(), nullable=False),
+    sa.Column('report', sa.JSON(), nullable=True),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_import_jobs'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('registry_import_jobs')
     with op.batch_alter_table('registry_case_households', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registry_case_households_household_id'))
     op.drop_table('registry_case_households')
