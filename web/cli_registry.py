@@ -16,6 +16,7 @@ from workflow.org.members import user_by_name
 from workflow.registry.buildings import import_buildings
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import count_rows, import_rows, problems_workbook, read_rows
+from workflow.registry.party_import import import_party_members
 from workflow.registry.register import subtree_ids
 from workflow.registry.risks import risk_view, risks_of
 
@@ -128,6 +129,31 @@ def registry_buildings(file: Path, actor: str, sheet: str | None, dry_run: bool)
     for problem in report.problems:
         click.echo(f"row {problem.row}\t{problem.column}\t{problem.text}")
     click.echo(f"{report.rows} rows: {report.added} buildings added, {report.moved} moved, "
+               f"{report.unchanged} unchanged; "
+               + ("stored" if report.stored else "nothing stored" + (" (dry run)" if dry_run else "")))
+    if report.problems:
+        sys.exit(1)
+
+
+@registry.command("party")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "actor", required=True, help="Member whose subtree's branches the members may belong to.")
+@click.option("--sheet", help="Sheet of the workbook to read (default: the first).")
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would change; store nothing.")
+def registry_party(file: Path, actor: str, sheet: str | None, dry_run: bool) -> None:
+    """Import a party-member list (姓名, 支部编码, 联系电话, 中心户, 中心户编码, 在职党员, 服务内容); 1 if refused."""
+    upgrade(default_engine())
+    try:
+        with unit_of_work() as session:
+            user = user_by_name(session, actor)
+            report = import_party_members(session, read_rows(file, sheet), user.name,
+                                          unit_ids=subtree_ids(session, user.unit_id), dry_run=dry_run)
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        sys.exit(2)
+    for problem in report.problems:
+        click.echo(f"row {problem.row}\t{problem.column}\t{problem.text}")
+    click.echo(f"{report.rows} rows: {report.added} members added, {report.changed} changed, "
                f"{report.unchanged} unchanged; "
                + ("stored" if report.stored else "nothing stored" + (" (dry run)" if dry_run else "")))
     if report.problems:

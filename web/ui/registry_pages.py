@@ -14,6 +14,7 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 from wtforms.fields import SelectChoice
 
+from schemas.vocabulary import Role
 from web.session import EXTENSION, db_session, publish_event
 from web.ui.accounts import login_required, member_row
 from web.ui.errors import reason_of
@@ -33,6 +34,7 @@ from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import ImportReport, Problem, count_rows, import_rows, problems_workbook, read_rows
 from workflow.registry.jobs import get_job, inline_rows, report_of, request_import
 from workflow.registry.party import member_view, members_of
+from workflow.registry.party_import import import_party_members
 from workflow.registry.register import (
     address_label,
     cases_of_household,
@@ -56,6 +58,8 @@ from workflow.registry.visits import coverage, record_visit
 bp = Blueprint("register", __name__, url_prefix="/registry")
 protect_forms(bp)
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
+# The party-member register is the branches' business: their secretaries import it.
+PARTY_IMPORT_ROLES = frozenset({Role.BRANCH_SECRETARY, Role.GENERAL_BRANCH_SECRETARY})
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -389,14 +393,40 @@ def buildings() -> ResponseReturnValue:
                            can_import=can_import, dry_run=bool(form.dry_run.data)), status
 
 
-@bp.get("/party-members")
+@bp.route("/party-members", methods=["GET", "POST"])
 @login_required
 def party_members() -> ResponseReturnValue:
-    """The party members of my branches: central households with the households they look after, in-service members."""
+    """The party members of my branches (masked per role); branch secretaries upload the 党员台账 here."""
+    request.max_content_length = IMPORT_MAX_BYTES
+    form = BuildingImportForm()  # the same three fields: a file, its sheet, a dry run
+    report = None
+    problems: list[tuple[int, str, str]] = []
+    status = 200
+    with db_session() as session:
+        can_import = member_row(session).role in PARTY_IMPORT_ROLES
+    if request.method == "POST":
+        if not can_import:
+            abort(403)
+        if form.validate_on_submit():
+            upload = request.files["file"]
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / f"upload{Path(upload.filename or '').suffix.lower()}"
+                upload.save(path)
+                try:
+                    with db_session() as session:
+                        user = member_row(session)
+                        report = import_party_members(session, read_rows(path, form.sheet.data or None), user.name,
+                                                      unit_ids=subtree_ids(session, user.unit_id),
+                                                      dry_run=bool(form.dry_run.data))
+                except DomainError as exc:
+                    form.file.errors = [*form.file.errors, reason_of(exc)]
+            problems = [(p.row, p.column, _problem_text(p)) for p in (report.problems if report else [])[:200]]
+        status = 200 if report is not None and not report.problems else 422
     with db_session() as session:
         user = member_row(session)
         members = [member_view(session, m, user) for m in members_of(session, user)]
-    return render_template("party_members.html", members=members)
+    return render_template("party_members.html", members=members, form=form, report=report, problems=problems,
+                           can_import=can_import), status
 
 
 def _job_context(job_id: int) -> dict[str, Any]:

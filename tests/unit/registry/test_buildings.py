@@ -103,3 +103,50 @@ def test_cli_imports_buildings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert stored.exit_code == 0 and "stored" in stored.output
     refused = runner.invoke(main, ["registry", "buildings", str(path), "--as", "xy01a.secretary"])
     assert refused.exit_code == 1 and "no grid with code 'XY-01-B-3' in your subtree" in refused.output
+    party = tmp_path / "party.xlsx"
+    party.write_bytes(party_workbook([["刘明", "XY-01-B", "13904769999", "否", "", "是", "义务理发"]]).getvalue())
+    added = runner.invoke(main, ["registry", "party", str(party), "--as", "xy01.secretary"])
+    assert added.exit_code == 0 and "1 members added" in added.output and "stored" in added.output
+    outside = runner.invoke(main, ["registry", "party", str(party), "--as", "xy01a.secretary"])
+    assert outside.exit_code == 1 and "no branch with code 'XY-01-B'" in outside.output
+
+
+PARTY_HEADER = ["党员姓名", "支部编码", "手机号", "是否中心户", "中心户编码", "在职党员", "服务内容"]
+
+
+def party_workbook(rows: list[list[str]]) -> BytesIO:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(PARTY_HEADER)
+    for row in rows:
+        sheet.append(row)
+    out = BytesIO()
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+def test_a_branch_secretary_imports_its_party_members(app: Any, registry_engine: Engine) -> None:
+    secretary = Browser(app, registry_engine, "xy01a.secretary")
+    rows = [["蒋家党员", "XY-01-A", "13804700990", "是", "XY-01-A-1-H1", "否", ""],  # the demo's: unchanged
+            ["刘明", "XY-01-A", "13904769999", "否", "", "是", "法律咨询"]]
+    stored = secretary.post_form("/registry/party-members", "/registry/party-members",
+                                 {"file": (party_workbook(rows), "党员.xlsx")}, content_type="multipart/form-data")
+    assert stored.status_code == 200, stored.text
+    assert "1 members to add, 0 to change, 1 unchanged" in stored.text and "Stored." in stored.text
+    assert "法律咨询" in stored.text and "in-service member" in stored.text
+    again = secretary.post_form("/registry/party-members", "/registry/party-members",
+                                {"file": (party_workbook(rows), "党员.xlsx")}, content_type="multipart/form-data")
+    assert "0 members to add, 0 to change, 2 unchanged" in again.text
+    bad = [["王五", "XY-01-B", "", "否", "", "否", ""], ["赵六", "XY-01-A", "12345", "是", "", "也许", ""]]
+    refused = secretary.post_form("/registry/party-members", "/registry/party-members",
+                                  {"file": (party_workbook(bad), "党员.xlsx")}, content_type="multipart/form-data")
+    assert refused.status_code == 422 and "Nothing was stored" in refused.text
+    assert "no branch with code &#39;XY-01-B&#39; in your subtree" in refused.text
+    assert "neither an 11-digit mobile number" in refused.text and "write 是 or 否" in refused.text
+    assert "a central household needs the code of its unit" in refused.text
+    leader = Browser(app, registry_engine, "xy01a1.leader")
+    assert leader.post_form("/registry/party-members", "/registry/party-members",
+                            {"file": (party_workbook(rows), "党员.xlsx")},
+                            content_type="multipart/form-data").status_code == 403
