@@ -43,6 +43,7 @@ from workflow.org.models import Unit, User
 from workflow.registry.models import Household, RegistryStep, RiskItem
 from workflow.registry.register import (
     address_label,
+    cared_for,
     get_household,
     link_case,
     log_step,
@@ -139,7 +140,8 @@ def get_risk(session: Session, risk_id: int, user: User) -> RiskItem:
         NotFound: no such item, or it is outside the member's subtree (not told apart).
     """
     item = session.get(RiskItem, risk_id)
-    if item is None or item.grid_unit_id not in subtree_ids(session, user.unit_id):
+    if item is None or (item.grid_unit_id not in subtree_ids(session, user.unit_id)
+                        and item.household_id not in cared_for(session, user)):
         raise NotFound(N_("no risk %(id)s in your part of the register"), id=str(risk_id))
     return item
 
@@ -215,7 +217,8 @@ def _log_case(session: Session, user: User, item: RiskItem, category: str, note:
 def risks_of(session: Session, user: User, *, status: str = "open", limit: int = 200) -> list[RiskItem]:
     """Return the risks of the member's subtree, the longest unchecked first."""
     units = subtree_ids(session, user.unit_id)
-    query = select(RiskItem).where(RiskItem.grid_unit_id.in_(units))
+    query = select(RiskItem).where(RiskItem.grid_unit_id.in_(units)
+                                   | RiskItem.household_id.in_(cared_for(session, user)))
     if status != "all":
         query = query.where(RiskItem.status == status)
     return list(session.scalars(query.order_by(RiskItem.status, RiskItem.next_check_on, RiskItem.id).limit(limit)))

@@ -102,3 +102,16 @@ def test_the_risk_page_is_not_shown_outside_the_subtree(app: Any, registry_engin
     assert street.get(f"/registry/risks/{risk_id}").status_code == 200
     assert street.post_form(f"/registry/risks/{risk_id}", f"/registry/risks/{risk_id}",
                             {"outcome": "resolved", "note": "x"}).status_code == 403
+
+
+def test_a_central_household_visits_the_homes_it_looks_after_and_only_those(app: Any,
+                                                                          registry_engine: Engine) -> None:
+    with time_machine.travel("2026-11-20T02:00:00+00:00", tick=False):
+        central = Browser(app, registry_engine, "xy01a1h1.household")  # 蒋家 looks after building 1's homes
+        listed = central.get("/registry/").text
+        assert listed.count("/registry/households/") == 3 and "金桂园 1号楼 1单元 202" in listed
+        saved = central.post_form("/registry/households/2/visit", "/registry/households/2/visit", {
+            "visited_on": "2026-11-20", "outcome": "risk", "note": "老人独居，行动不便"}, follow_redirects=True)
+        assert saved.status_code == 200 and "the risk is on the risk register" in saved.text
+        assert "/registry/risks/" in central.get("/registry/risks").text
+        assert central.get("/registry/households/4").status_code == 404  # building 2: another central household's
