@@ -64,6 +64,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "publish_event": settings.get("PUBLISH_EVENT") or _broker_publish_event,
         "publish_notices": settings.get("PUBLISH_NOTICES") or _broker_publish_notices,
         "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
+        "publish_import": settings.get("PUBLISH_IMPORT"),  # None: the registry import task on the broker
     }
     for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api, open311.api,
                       analysis.api, registry.api, decisions.api, decisions.public_api,

@@ -1,4 +1,4 @@
-"""``gridcase registry import|export|repeats``: the household 台账 from and to Excel or CSV files; repeat disputes."""
+"""``gridcase registry import|export|buildings|party|risks|repeats``: the 台账, the risk register, repeat disputes."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from workflow.base import wallclock
 from workflow.base.db import default_engine, unit_of_work
 from workflow.base.errors import DomainError
 from workflow.base.schema import upgrade
 from workflow.org.members import user_by_name
+from workflow.registry.buildings import import_buildings
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import count_rows, import_rows, problems_workbook, read_rows
+from workflow.registry.party_import import import_party_members
+from workflow.registry.register import subtree_ids
 from workflow.registry.repeats import repeat_groups, screening_unit
+from workflow.registry.risks import risk_view, risks_of
 
 
 @click.group()
@@ -108,3 +113,76 @@ def registry_repeats(actor: str, unit: str | None, as_json: bool) -> None:
         cases = ", ".join(f"#{c.case_id} {c.category} {c.state}" for c in g.cases)
         click.echo(f"{g.by}\t{g.label}\t{len(g.cases)}\t{cases}")
     click.echo(f"{len(groups)} parties or places with repeat disputes under {code}")
+
+
+@registry.command("risks")
+@click.option("--as", "actor", required=True, help="Member whose subtree is listed (their role masks the text).")
+@click.option("--status", type=click.Choice(["open", "resolved", "all"]), default="open", show_default=True)
+@click.option("--overdue", is_flag=True, help="Only the risks whose check date passed unchecked.")
+def registry_risks(actor: str, status: str, overdue: bool) -> None:
+    """List the risk register (矛盾隐患台账) of a member's subtree: stage on the clock, next check, address."""
+    upgrade(default_engine())
+    now = wallclock.now()
+    try:
+        with unit_of_work() as session:
+            user = user_by_name(session, actor)
+            views = [risk_view(session, r, user, now) for r in risks_of(session, user, status=status)]
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        sys.exit(2)
+    if overdue:
+        views = [v for v in views if v["stage"] in ("warned", "escalated")]
+    for v in views:
+        click.echo(f"#{v['id']}\t{v['stage']}\t{v['next_check_on']}\t{v['grid']}\t{v['address']}\t"
+                   f"{v['description'][:40]}")
+    click.echo(f"{len(views)} risks")
+
+
+@registry.command("buildings")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "actor", required=True, help="Member whose subtree's grids the buildings may go to.")
+@click.option("--sheet", help="Sheet of the workbook to read (default: the first).")
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would change; store nothing.")
+def registry_buildings(file: Path, actor: str, sheet: str | None, dry_run: bool) -> None:
+    """Import a building list (小区, 楼栋, 网格编码): add buildings or move them to the grid named; 1 if refused."""
+    upgrade(default_engine())
+    try:
+        with unit_of_work() as session:
+            user = user_by_name(session, actor)
+            report = import_buildings(session, read_rows(file, sheet), user.name,
+                                      unit_ids=subtree_ids(session, user.unit_id), dry_run=dry_run)
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        sys.exit(2)
+    for problem in report.problems:
+        click.echo(f"row {problem.row}\t{problem.column}\t{problem.text}")
+    click.echo(f"{report.rows} rows: {report.added} buildings added, {report.moved} moved, "
+               f"{report.unchanged} unchanged; "
+               + ("stored" if report.stored else "nothing stored" + (" (dry run)" if dry_run else "")))
+    if report.problems:
+        sys.exit(1)
+
+
+@registry.command("party")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "actor", required=True, help="Member whose subtree's branches the members may belong to.")
+@click.option("--sheet", help="Sheet of the workbook to read (default: the first).")
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would change; store nothing.")
+def registry_party(file: Path, actor: str, sheet: str | None, dry_run: bool) -> None:
+    """Import a party-member list (姓名, 支部编码, 联系电话, 中心户, 中心户编码, 在职党员, 服务内容); 1 if refused."""
+    upgrade(default_engine())
+    try:
+        with unit_of_work() as session:
+            user = user_by_name(session, actor)
+            report = import_party_members(session, read_rows(file, sheet), user.name,
+                                          unit_ids=subtree_ids(session, user.unit_id), dry_run=dry_run)
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        sys.exit(2)
+    for problem in report.problems:
+        click.echo(f"row {problem.row}\t{problem.column}\t{problem.text}")
+    click.echo(f"{report.rows} rows: {report.added} members added, {report.changed} changed, "
+               f"{report.unchanged} unchanged; "
+               + ("stored" if report.stored else "nothing stored" + (" (dry run)" if dry_run else "")))
+    if report.problems:
+        sys.exit(1)

@@ -103,6 +103,7 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "gridcase.refresh_analysis": {"queue": DEADLINES, "routing_key": DEADLINES},
             # A monthly report takes seconds to a minute: one worker thread of the events queue.
             "gridcase.monthly_report": {"queue": EVENTS, "routing_key": EVENTS},
+            "gridcase.registry_import": {"queue": EVENTS, "routing_key": EVENTS},
         },
         # A publish after commit must not hang a web request while the broker is away:
         # the relay publishes whatever this misses.
@@ -153,7 +154,7 @@ def cache_large_statements() -> None:
 def make_celery() -> Celery:
     """Create the Celery app from the environment."""
     celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines", "workers.analysis",
-                                         "workers.retention"])
+                                         "workers.retention", "workers.registry"])
     private_dir(config.data_dir())
     celery.conf.update(celery_settings(config.broker_url()))
     return celery

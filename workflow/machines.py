@@ -13,8 +13,9 @@ from workflow.cases.overdue import CASE_KIND
 from workflow.clock import kinds
 from workflow.decisions.clock import DECISION_KIND
 from workflow.mediation.clock import MEDIATION_KIND
+from workflow.registry.clock import RISK_KIND
 
-KINDS = (CASE_KIND, MEDIATION_KIND, DECISION_KIND)
+KINDS = (CASE_KIND, MEDIATION_KIND, DECISION_KIND, RISK_KIND)
 
 for _kind in KINDS:
     kinds.register(_kind)

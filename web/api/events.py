@@ -22,7 +22,7 @@ from web.api.cloudevents import (
 )
 from web.api.errors import documented, error_response, validation_error
 from web.api.integrator_keys import Refusal, check_key, events_require_key, key_of
-from web.api.registry import route_by_address
+from web.api.registry import link_cases, route_by_address
 from web.api.throttle import refuse_over_limit
 from web.session import db_session, engine, publish_event
 from workflow.cases.intake import (
@@ -113,6 +113,7 @@ def post_event() -> Any:
     except ValidationError as exc:
         return validation_error(exc)
     accepted = file_event(engine(), holder, event) if holder else accept_submission(engine(), event)
+    link_cases([(accepted, event)])
     if not accepted.duplicate:
         publish_event(accepted.inbox_id)
     return _answer(accepted).model_dump(), 202
@@ -143,6 +144,7 @@ def _post_batch(holder: KeyHolder | None) -> Any:
         return error_response(422, exc.code, exc.message,
                               [Problem(field=field, problem=problem) for field, problem in exc.problems])
     new = [a.inbox_id for a in answers if not a.duplicate]
+    link_cases(list(zip(answers, events, strict=True)))
     if holder is not None and new:
         # Who filed them, for the key's webhook: recorded just after the batch's own transaction.
         with db_session() as session:

@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.api import Problem
-from schemas.text import MAX_ID, Id
+from schemas.events import CaseSubmittedEvent
+from schemas.text import MAX_ID, Id, NoNul, TextSchema
 from schemas.vocabulary import Category, Role, Severity
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session, publish_event
+from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
+from workflow.cases.intake import Accepted
 from workflow.cases.tracking import display
 from workflow.cases.views import check_can_view, get_case
 from workflow.registry.addresses import by_household, match, search
 from workflow.registry.exporter import export_workbook
 from workflow.registry.models import PartyMember
 from workflow.registry.party import look_after, member_view, members_of
-from workflow.registry.register import address_label, get_household, household_view, subtree_ids
+from workflow.registry.register import address_label, get_household, household_view, link_case, subtree_ids
 from workflow.registry.repeats import Link, repeat_groups, screening_unit, visible_matches
+from workflow.registry.risks import check_risk, get_risk, open_risk, risk_view, risks_of
 from workflow.registry.visits import coverage, record_visit
 
 api = APIBlueprint("registry", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="registry")],
@@ -215,6 +219,13 @@ class VisitCase(BaseModel):
     description: str | None = Field(default=None, max_length=4000)
 
 
+class VisitRisk(BaseModel):
+    """The risk a visit noticed: its kind and when to look again (default: a week on)."""
+
+    kind: Literal["tension", "difficulty", "other"] = "tension"
+    next_check_on: date | None = Field(default=None, description="Default: a week after today; within a year")
+
+
 class VisitRequest(BaseModel):
     """A patrol visit to one of the caller's households."""
 
@@ -225,12 +236,14 @@ class VisitRequest(BaseModel):
         description="nothing to report, a need for a service, a risk noticed, or a problem to log as a case")
     note: str | None = Field(default=None, max_length=2000)
     case: VisitCase | None = Field(default=None, description="Required when outcome is case")
+    risk: VisitRisk | None = Field(default=None, description="With outcome risk: the risk register entry")
 
 
 class VisitOut(BaseModel):
-    """A stored visit; with the case it became, if any."""
+    """A stored visit; with the case it became, if any, or the risk it put on the risk register."""
 
     visit_id: int
+    risk_id: int | None = None
     case_id: int | None
     tracking_code: str | None
 
@@ -243,8 +256,17 @@ class CoverageQuery(BaseModel):
     month: str = Field(pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", description="YYYY-MM, e.g. 2026-11")
 
 
+class DueHousehold(BaseModel):
+    """A tagged household whose own visit cycle passed without a visit."""
+
+    id: int
+    address: str
+    every_days: int = Field(description="The shortest visit_every_days of its residents' tags (data/tags.yaml)")
+    last_visited: str | None
+
+
 class GridCoverage(BaseModel):
-    """A grid's households visited in the month."""
+    """A grid's households visited in the month, and the tagged ones due a visit by their own cycle."""
 
     grid: str
     name: str
@@ -252,6 +274,9 @@ class GridCoverage(BaseModel):
     visited: int
     coverage: float | None
     not_visited: list[CaredHousehold]
+    due_by_tag: list[DueHousehold] = Field(
+        description="Households visited more often than monthly by their tags (空巢 weekly…) whose cycle passed, "
+                    "as of the month's last day or today")
 
 
 class CoverageOut(BaseModel):
@@ -274,12 +299,14 @@ def post_visit(body: VisitRequest) -> Any:
     with db_session() as session:
         recorded = record_visit(session, user, body.household, visited_on=body.visited_on, met=body.met,
                                 outcome=body.outcome, note=body.note,
-                                case=body.case.model_dump(mode="json") if body.case else None)
+                                case=body.case.model_dump(mode="json") if body.case else None,
+                                risk=body.risk.model_dump() if body.risk else None)
     case_id = tracking_code = None
     if recorded.case is not None:
         publish_event(recorded.case.inbox_id)
         case_id, tracking_code = recorded.case.case_id, display(recorded.case.tracking_code or "")
-    return VisitOut(visit_id=recorded.visit_id, case_id=case_id, tracking_code=tracking_code).model_dump(), 201
+    return VisitOut(visit_id=recorded.visit_id, risk_id=recorded.risk_id, case_id=case_id,
+                    tracking_code=tracking_code).model_dump(), 201
 
 
 @api.get("/analysis/coverage", summary="Monthly visit coverage",
@@ -290,6 +317,126 @@ def get_coverage(query: CoverageQuery) -> Any:
     user = current_user()
     with db_session() as session:
         return CoverageOut.model_validate(coverage(session, user, query.unit, query.month)).model_dump()
+
+
+RiskText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul, TextSchema]
+
+
+class RiskRequest(BaseModel):
+    """A risk noticed at one of the caller's households (矛盾隐患台账)."""
+
+    household: Id
+    kind: Literal["tension", "difficulty", "other"] = Field(
+        description="a tension between people, a vulnerable resident in difficulty, or something else")
+    description: RiskText
+    next_check_on: date | None = Field(default=None, description="Default: a week after today; within a year")
+
+
+class RiskPath(BaseModel):
+    """A risk in the URL."""
+
+    risk_id: Id
+
+
+class RiskQuery(BaseModel):
+    """Which risks to list."""
+
+    status: Literal["open", "resolved", "all"] = "open"
+
+
+class RiskOut(BaseModel):
+    """A risk of the register and where it stands on its clock."""
+
+    id: int
+    household: int
+    address: str
+    grid: str
+    kind: str
+    description: str = Field(description="Numbers masked for roles that see the register masked")
+    status: Literal["open", "resolved"]
+    next_check_on: str
+    stage: Literal["on_time", "due", "warned", "escalated", "resolved"] = Field(
+        description="due: the check is today; warned: its day passed unchecked (the grid leader is warned); "
+                    "escalated: two days later (the branch is warned too)")
+    warned: Literal["grid", "branch"] | None
+    overdue_since: str | None
+    opened_by: str
+    opened_at: str
+    visit: int | None
+    case: int | None
+    last_checked_at: str | None
+
+
+class RiskList(BaseModel):
+    """The risks of the caller's subtree, the longest unchecked first."""
+
+    risks: list[RiskOut]
+
+
+class CheckRequest(BaseModel):
+    """A check of an open risk: still there (with the next check date), resolved, or a case to log now."""
+
+    outcome: Literal["ongoing", "resolved", "case"]
+    note: RiskText
+    next_check_on: date | None = Field(default=None, description="With ongoing; default a week on, within a year")
+    category: Category | None = Field(default=None, description="Required with case")
+
+
+class CheckOut(BaseModel):
+    """The risk after the check, and the case it became, if any."""
+
+    risk: RiskOut
+    case_id: int | None
+    tracking_code: str | None
+
+
+@api.get("/risks", summary="List the risk register", responses={200: RiskList, **documented(401, 422)})
+@staff_required
+def get_risks(query: RiskQuery) -> Any:
+    """Return the risks of the caller's subtree, overdue ones first, with where each stands on its clock."""
+    user = current_user()
+    now = wallclock.now()
+    with db_session() as session:
+        return RiskList(risks=[RiskOut.model_validate(risk_view(session, r, user, now))
+                               for r in risks_of(session, user, status=query.status)]).model_dump()
+
+
+@api.post("/risks", summary="Put a risk on the register", responses={201: RiskOut, **documented(401, 403, 404, 422)})
+@staff_required
+def post_risk(body: RiskRequest) -> Any:
+    """Put a risk noticed at a household of the caller's subtree on the register (grid leaders, central households)."""
+    user = current_user()
+    with db_session() as session:
+        item = open_risk(session, user, body.household, kind=body.kind, description=body.description,
+                         next_check_on=body.next_check_on)
+        return RiskOut.model_validate(risk_view(session, item, user, wallclock.now())).model_dump(), 201
+
+
+@api.get("/risks/<int:risk_id>", summary="Read a risk", responses={200: RiskOut, **documented(401, 404, 422)})
+@staff_required
+def get_one_risk(path: RiskPath) -> Any:
+    """Return a risk of the caller's subtree."""
+    user = current_user()
+    with db_session() as session:
+        item = get_risk(session, path.risk_id, user)
+        return RiskOut.model_validate(risk_view(session, item, user, wallclock.now())).model_dump()
+
+
+@api.post("/risks/<int:risk_id>/checks", summary="Check a risk",
+          responses={200: CheckOut, **documented(401, 403, 404, 409, 422)})
+@staff_required
+def post_check(path: RiskPath, body: CheckRequest) -> Any:
+    """Record a check: ongoing (next date; the clock starts again), resolved, or a case logged at once."""
+    user = current_user()
+    with db_session() as session:
+        checked = check_risk(session, user, path.risk_id, note=body.note, outcome=body.outcome,
+                             next_check_on=body.next_check_on, category=body.category.value if body.category else None)
+        out = RiskOut.model_validate(risk_view(session, checked.item, user, wallclock.now()))
+    case_id = tracking_code = None
+    if checked.case is not None:
+        publish_event(checked.case.inbox_id)
+        case_id, tracking_code = checked.case.case_id, display(checked.case.tracking_code or "")
+    return CheckOut(risk=out, case_id=case_id, tracking_code=tracking_code).model_dump()
 
 
 def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
@@ -311,6 +458,9 @@ def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
             else:
                 return None
             data["grid"] = found.grid_code
+            if found.household_id is not None and data.get("household") is None:
+                # Kept on the event so the case can be linked to the household it is about.
+                data["household"] = found.household_id
     except InvalidInput as exc:
         return Problem(field=exc.field, problem=exc.message)
     return None
@@ -405,3 +555,14 @@ def get_repeat_disputes(query: RepeatListQuery) -> Any:
         return RepeatListOut(unit=unit.code, groups=[
             RepeatGroupOut(by=g.by, label=g.label, cases=[_link(x) for x in g.cases])
             for g in groups]).model_dump(mode="json")
+
+
+def link_cases(pairs: list[tuple[Accepted, CaseSubmittedEvent]]) -> None:
+    """Link each new case whose event named a household (or a room of one) to that household."""
+    pairs = [(a, e) for a, e in pairs if not a.duplicate and a.case_id is not None and e.data.household]
+    if not pairs:
+        return
+    with db_session() as session:
+        for accepted, event in pairs:
+            assert accepted.case_id is not None and event.data.household is not None  # filtered above
+            link_case(session, accepted.case_id, event.data.household)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -22,8 +23,10 @@ from workflow.analysis.kpis import Value, case_ids
 from workflow.analysis.kpis import subtree as subtree_ids
 from workflow.analysis.periods import Period, local_today, month_of, parse_period, week_of
 from workflow.analysis.scope import unit_in_scope
+from workflow.base.errors import DomainError
 from workflow.cases.models import Case
 from workflow.org.models import Unit
+from workflow.registry.visits import coverage
 
 bp = Blueprint("analysis", __name__)
 html_errors(bp)
@@ -110,6 +113,7 @@ def overview() -> ResponseReturnValue:
         choices = [(u.code, u.name) for u in _units_to_pick(session, unit_in_scope(session, member_row(session),
                                                                                     None))]
         unit_code = unit.code
+        visits = _visit_coverage(session, member_row(session), unit_code, period.last)
     sort = request.args.get("sort", "composite")
     if sort not in COLUMNS:
         sort = "composite"
@@ -137,7 +141,20 @@ def overview() -> ResponseReturnValue:
         worst_of=worst_of, sort=sort, descending=descending, show=show, change=change, text=text,
         trend_svg=trend_svg, category_svg=category_svg, channel_svg=channel_svg, lists=LISTS,
         base_args=base_args, intake_channel_name=intake_channel_name, severities=breakdowns["severity"],
-        report_month=month_of(local_today()).previous().label())
+        report_month=month_of(local_today()).previous().label(), visits=visits)
+
+
+def _visit_coverage(session: Any, user: Any, unit_code: str, last: date) -> dict[str, Any] | None:
+    """走访覆盖率 from the registers: the month the period ends in, against the month before (None if no register)."""
+    month = last.strftime("%Y-%m")
+    before = (last.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    try:
+        now, previous = coverage(session, user, unit_code, month), coverage(session, user, unit_code, before)
+    except DomainError:
+        return None
+    if not now["households"]:
+        return None
+    return {"month": month, "now": now, "previous": previous}
 
 
 @bp.get("/analysis/cases")

@@ -9,6 +9,7 @@ import segno
 from flask import Blueprint, Response, flash, redirect, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from schemas.api import ActionRequest
 from schemas.vocabulary import HANDLING_LADDER, Level
@@ -16,6 +17,7 @@ from web.session import db_session, publish_notices
 from web.ui.accounts import login_required, member_row
 from web.ui.errors import explain, html_errors, status_of
 from web.ui.forms import ActionForm, RevealForm
+from web.ui.registry_pages import cases_about
 from web.ui.security import protect_forms
 from web.ui.wording import ACTION_FIELDS, action_label
 from workflow.base import config, wallclock
@@ -29,6 +31,7 @@ from workflow.cases.views import case_view, check_can_view, get_case, needs_pers
 from workflow.notices.listing import notifications
 from workflow.org.models import User
 from workflow.org.tree import ladder_of
+from workflow.registry.register import address_label, get_household, household_of_case
 
 bp = Blueprint("casework", __name__)
 protect_forms(bp)
@@ -89,9 +92,23 @@ def render_case(case_id: int, *, revealed: int | None = None, error: str | None 
             "case": view, "parties": _parties(case, revealed), "ladder": _ladder(case),
             "time_used": _time_used(case), "actions": available_actions(session, case, user),
             "may_reveal": needs_personal_data(user, case), "photos": photos_of(session, case.id),
+            "household": _household(session, user, case.id),
         }
     return render_template("case.html", form=form or ActionForm(), reveal_form=RevealForm(), error=error,
                            fields=ACTION_FIELDS, action_label=action_label, **context), status
+
+
+def _household(session: Session, user: User, case_id: int) -> dict[str, Any] | None:
+    """The household a case is about, if the member's part of the register holds it, with its other cases."""
+    household_id = household_of_case(session, case_id)
+    if household_id is None:
+        return None
+    try:
+        household = get_household(session, household_id, user)
+    except DomainError:
+        return None  # a level whose subtree does not hold the building sees the case, not the register
+    return {"id": household.id, "address": address_label(household.address),
+            "others": cases_about(session, user, household.id, leave_out=case_id)}
 
 
 @bp.get("/cases/<int:case_id>")

@@ -154,6 +154,14 @@ class RegistryImportForm(PageForm):
     good_rows_only = BooleanField(_l("Store the good rows even if some are refused"))
 
 
+class BuildingImportForm(PageForm):
+    """A building list to import: the file, its sheet, a dry run or not."""
+
+    file = FileField(_l("Building list (.xlsx or .csv)"), validators=[DataRequired()])
+    sheet = StringField(_l("Sheet (empty: the first)"), validators=[Optional(), Length(max=100)])
+    dry_run = BooleanField(_l("Only check, store nothing"), default=True)
+
+
 class VisitForm(PageForm):
     """A patrol visit recorded from the phone: when, whom, what was found, and a case if there is a problem."""
 
@@ -165,6 +173,19 @@ class VisitForm(PageForm):
         SelectChoice("case", _l("A problem to log as a case now"))],
         default="nothing", validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    category = SelectField(_l("Category of the case"), validators=[Optional()])
+    next_check_on = DateField(_l("Look again by"), validators=[Optional()])
+
+
+class RiskCheckForm(PageForm):
+    """A check of a risk on the register: still there (and when to look again), resolved, or a case now."""
+
+    outcome = RadioField(_l("What the check found"), choices=[
+        SelectChoice("ongoing", _l("Still there: look again later")), SelectChoice("resolved", _l("Resolved")),
+        SelectChoice("case", _l("A problem to log as a case now"))],
+        default="ongoing", validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+    next_check_on = DateField(_l("Look again by"), validators=[Optional()])
     category = SelectField(_l("Category of the case"), validators=[Optional()])
 
 

@@ -7,14 +7,14 @@ from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from web.session import db_session, engine, publish_event
+from web.session import db_session, engine, publish_event, publish_notices
 from web.ui.accounts import login_required, member_row
 from web.ui.security import limiter, protect_forms
 from workflow.base import config, wallclock
 from workflow.base.errors import DomainError
 from workflow.cases.intake import accept_submission
 from workflow.cases.tracking import display
-from workflow.registry.lovecall import call_event, caller
+from workflow.registry.lovecall import answer_call, call_event, caller
 from workflow.registry.register import address_label, get_household, may_see_full
 
 bp = Blueprint("lovecall", __name__)
@@ -78,6 +78,13 @@ def tap(token: str) -> ResponseReturnValue:
     except DomainError:
         abort(404)
     accepted = accept_submission(engine(), event)
+    notice = None
+    if accepted.case_id is not None:
+        with db_session() as session:
+            row = answer_call(session, resident_id, accepted.case_id, wallclock.now())
+            notice = row.id if row is not None else None
+    if notice is not None:
+        publish_notices([notice])
     if not accepted.duplicate:
         publish_event(accepted.inbox_id)
     return render_template("love_call.html", token=token, answer=display(accepted.tracking_code or ""))

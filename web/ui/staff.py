@@ -28,7 +28,8 @@ from workflow.cases.categories import CATEGORIES
 from workflow.cases.intake import accept_submission, case_of_event
 from workflow.cases.models import Case
 from workflow.registry.addresses import match
-from workflow.registry.register import address_label, households_of, subtree_ids
+from workflow.registry.register import address_label, get_household, households_of, link_case, subtree_ids
+from workflow.registry.risks import overdue_count
 
 bp = Blueprint("staff", __name__)
 
@@ -50,8 +51,11 @@ LOGGING_ROLES = {"grid_leader", "household_leader", *PARTY_ROLES}
 @login_required
 def queue() -> ResponseReturnValue:
     """My queue: the open cases of my subtree, most urgent first, refreshing by itself."""
+    with db_session() as session:
+        # Risks past their check date are the grid's to look at, as overdue cases are.
+        overdue_risks = overdue_count(session, member_row(session), wallclock.now())
     return render_template("queue.html", rows=_queue_rows(), title=_("My queue"),
-                           rows_url=url_for("staff.queue_rows"), export_kind="queue")
+                           rows_url=url_for("staff.queue_rows"), export_kind="queue", overdue_risks=overdue_risks)
 
 
 @bp.get("/queue/rows")
@@ -147,6 +151,15 @@ def _too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
     return _form_page(form, 413)
 
 
+def _prefill_household(form: NewCaseForm, household_id: int) -> None:
+    """Put a household of the member's subtree on the form as its address (from the household's page)."""
+    with db_session() as session:
+        try:
+            form.address.data = address_label(get_household(session, household_id, member_row(session)).address)
+        except DomainError:
+            pass  # not theirs: the form stays empty, as without the parameter
+
+
 @bp.route("/cases/new", methods=["GET", "POST"])
 @roles_required(*LOGGING_ROLES)  # type: ignore[arg-type]
 def new_case() -> ResponseReturnValue:
@@ -155,12 +168,16 @@ def new_case() -> ResponseReturnValue:
     _fill_choices(form)
     valid = form.validate_on_submit()
     grid = form.grid.data
+    household: int | None = None
+    if request.method == "GET" and request.args.get("household", "").isdigit():
+        _prefill_household(form, int(request.args["household"]))
     if valid and form.address.data:
         with db_session() as session:
             user = member_row(session)
             # The register turns the address into its building's grid, within the member's own subtree.
             try:
-                grid = match(session, form.address.data, subtree_ids(session, user.unit_id)).grid_code
+                found = match(session, form.address.data, subtree_ids(session, user.unit_id))
+                grid, household = found.grid_code, found.household_id
             except DomainError as exc:
                 form.address.errors = [*form.address.errors, reason_of(exc)]
     if not valid or form.address.errors:
@@ -175,6 +192,8 @@ def new_case() -> ResponseReturnValue:
     }
     if form.severity.data:
         data["severity"] = form.severity.data
+    if household is not None:
+        data["household"] = household  # the case page links to the household and back
     if form.reporter_name.data:
         data["reporter"] = {"name": form.reporter_name.data, "phone": form.reporter_phone.data or None}
     if form.other_name.data:
@@ -204,6 +223,9 @@ def new_case() -> ResponseReturnValue:
         flash(_("This form was already sent: here is the case it made."), "info")
         return redirect(url_for("casework.show", case_id=accepted.case_id))
     publish_event(accepted.inbox_id)
+    if household is not None:
+        with db_session() as session:
+            link_case(session, accepted.case_id, household)
     if photos:
         with db_session() as session:
             case = session.get(Case, accepted.case_id)

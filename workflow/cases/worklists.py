@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
-from schemas.vocabulary import FINAL_STATES, Level
+from schemas.vocabulary import FINAL_STATES, Channel, Level
 from workflow.cases.deadlines import WARN
 from workflow.cases.models import Case
 from workflow.cases.views import free_text_shown
@@ -38,6 +38,7 @@ class CaseRow:
     overdue: bool
     warned: bool
     supervised: bool
+    love_call: bool = False
 
 
 def subtree_ids(session: Session, unit_id: int) -> list[int]:
@@ -69,7 +70,9 @@ def _rows(session: Session, viewer: User, where: list[object], now: datetime) ->
     query = (
         select(Case, warned.label("warned"))
         .where(Case.state.not_in(_FINAL_STATES), *where)  # type: ignore[arg-type]
-        .order_by(sql_case((overdue, 0), else_=1), Case.supervised.desc(),
+        # An old person's 爱心呼叫 before anything else, then overdue, supervised, by deadline.
+        .order_by(sql_case((Case.channel == Channel.LOVE_CALL.value, 0), else_=1),
+                  sql_case((overdue, 0), else_=1), Case.supervised.desc(),
                   Case.deadline_at.is_(None), Case.deadline_at, Case.id)
         .limit(LIST_LIMIT)
     )
@@ -81,13 +84,13 @@ def _rows(session: Session, viewer: User, where: list[object], now: datetime) ->
             severity=case.severity, description=free_text_shown(viewer, case, case.description)[:80],
             deadline_at=case.deadline_at,
             overdue=case.deadline_at is not None and case.deadline_at < now, warned=bool(is_warned),
-            supervised=case.supervised,
+            supervised=case.supervised, love_call=case.channel == Channel.LOVE_CALL.value,
         ))
     return out
 
 
 def queue(session: Session, user: User, now: datetime) -> list[CaseRow]:
-    """Return the open cases of a member's subtree: overdue first, then supervised, then by deadline."""
+    """Return the open cases of a member's subtree: 爱心呼叫 first, then overdue, supervised, by deadline."""
     return _rows(session, user, [Case.grid_unit_id.in_(subtree_ids(session, user.unit_id))], now)
 
 

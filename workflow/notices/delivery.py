@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
@@ -37,6 +38,10 @@ from workflow.org.models import Unit, User
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHANNELS = ["email", "sms"]
+# Outbox kinds that name their members in ``payload["user_ids"]`` instead of going by subscription.
+# ``notify_urgent`` (a 爱心呼叫 call) also ignores quiet hours and goes before every other notice.
+URGENT = "notify_urgent"
+MEMBER_KINDS = frozenset({"notify_members", URGENT})
 
 
 def retry_base() -> float:
@@ -112,6 +117,8 @@ def recipients(session: Session, row: OutboxMessage, case: Case | None, lookups:
         if party is None or not party.phone:
             return []
         return [Recipient(f"party:{party.id}", "sms", party.phone, "zh_Hans")]
+    if row.kind in MEMBER_KINDS:
+        return _named_members(session, row.payload.get("user_ids") or [])
     unit = session.get(Unit, row.unit_id) if row.unit_id else None
     if unit is None or (case is None and row.case_id is not None):
         return []
@@ -128,6 +135,15 @@ def recipients(session: Session, row: OutboxMessage, case: Case | None, lookups:
                                    secret=sub.secret, unit_id=sub.unit_id))
     unique = {r.key: r for r in found}
     return list(unique.values())
+
+
+def _named_members(session: Session, ids: list[object]) -> list[Recipient]:
+    """Return the members an outbox row names itself (a 爱心呼叫 call, a risk warning), on their own channels."""
+    wanted = sorted({int(i) for i in ids if isinstance(i, int)})
+    if not wanted:
+        return []
+    members = list(session.scalars(select(User).where(User.id.in_(wanted), User.active.is_(True)).order_by(User.id)))
+    return _member_recipients(members, None)
 
 
 def _filer(session: Session, row: OutboxMessage) -> list[Recipient]:
@@ -155,9 +171,9 @@ def expand(session: Session, row: OutboxMessage, now: datetime, lookups: Lookups
     return made
 
 
-def _quiet_until(member: User | None, severity: str, now: datetime) -> datetime | None:
-    if member is None or not member.quiet_hours or severity == Severity.P0:
-        return None  # an emergency wakes people
+def _quiet_until(member: User | None, severity: str, now: datetime, *, urgent: bool = False) -> datetime | None:
+    if member is None or not member.quiet_hours or severity == Severity.P0 or urgent:
+        return None  # an emergency, or an old person calling for help, wakes people
     start_text, _, end_text = member.quiet_hours.partition("-")
     start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
     zone = ZoneInfo(config.timezone_name())
@@ -172,6 +188,8 @@ def _quiet_until(member: User | None, severity: str, now: datetime) -> datetime 
 
 def _link(case: Case | None, kind: str, payload: dict[str, Any] | None = None) -> str | None:
     base = config.public_base_url()
+    if payload and isinstance(payload.get("risk_id"), int):
+        return f"{base}/registry/risks/{payload['risk_id']}"
     if case is None:
         decision = (payload or {}).get("decision_id")
         return f"{base}/decisions/{decision}" if decision else None
@@ -186,7 +204,7 @@ def send_one(session: Session, d: Delivery, now: datetime) -> str:
     """Try one delivery now: sent, waiting (quiet hours, rate limit), retry later, or dead."""
     case = session.get(Case, d.case_id) if d.case_id else None  # the batch loaded it: no query
     member = session.get(User, d.user_id) if d.user_id else None
-    quiet = _quiet_until(member, case.severity if case else "", now)
+    quiet = _quiet_until(member, case.severity if case else "", now, urgent=d.outbox.kind == URGENT)
     if quiet is not None:
         d.next_attempt_at = quiet
         return "waiting"
@@ -251,9 +269,13 @@ def deliver_due(session: Session, batch: int = 200) -> int:
     """Expand pending outbox rows and send due deliveries, oldest first; return how many rows were worked on."""
     now = wallclock.now()
     skip = not db.is_sqlite(session.get_bind().engine)
-    rows_q = select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(batch)
-    due_q = (select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-             .order_by(Delivery.next_attempt_at).limit(batch))
+    # A 爱心呼叫 call first, in the expansion and in the sending, then everything else oldest first.
+    urgent_row = sql_case((OutboxMessage.kind == URGENT, 0), else_=1)
+    rows_q = (select(OutboxMessage).where(OutboxMessage.status == "pending")
+              .order_by(urgent_row, OutboxMessage.id).limit(batch))
+    due_q = (select(Delivery).join(OutboxMessage, Delivery.outbox_id == OutboxMessage.id)
+             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+             .order_by(urgent_row, Delivery.next_attempt_at).limit(batch))
     if skip:
         rows_q, due_q = rows_q.with_for_update(skip_locked=True), due_q.with_for_update(of=Delivery, skip_locked=True)
     # No autoflush while reading: the batch's deliveries go in as one multi-row INSERT.

@@ -61,6 +61,11 @@ LEADS: dict[str, tuple[str, str, str]] = {
                             "A follow-up visit of a mediation agreement is due"),
     "case.dispute_reopened": ("调解协议未履行,纠纷重新交{unit}办理", "調解協議未履行,糾紛重新交{unit}辦理",
                               "The mediation agreement was breached: the dispute is back with {unit}"),
+    "case.love_call": ("爱心呼叫:{unit}有居民求助", "愛心呼叫:{unit}有居民求助",
+                       "Love call (爱心呼叫): a resident of {unit} calls for help"),
+    "risk.check_overdue": ("矛盾隐患未按期复查", "矛盾隱患未按期複查", "A risk was not checked in time"),
+    "risk.escalated": ("矛盾隐患逾期未复查,已报支部", "矛盾隱患逾期未複查,已報支部",
+                       "A risk is overdue for its check: the branch is told"),
     # For the integrator that filed the case (its webhook).
     "case.resolved": ("案件已办结", "案件已辦結", "Case resolved"),
     "case.closed": ("案件已结案", "案件已結案", "Case closed"),
@@ -122,6 +127,11 @@ NEXT |= {
                              "You may carry it out, or close the matter."),
     "decision.commented": ("请在议事页面查看街道意见。", "請在議事頁面查看街道意見。",
                            "Read the street's comment on the decision's page."),
+    "case.love_call": ("请立即联系或上门查看。", "請立即聯絡或上門查看。", "Call or go round at once."),
+    "risk.check_overdue": ("请尽快上门复查,并记录结果。", "請盡快上門複查,並記錄結果。",
+                           "Go and check it soon, and record what you find."),
+    "risk.escalated": ("请督促网格员复查,或安排人员上门。", "請督促網格員複查,或安排人員上門。",
+                       "Have the grid leader check it, or send someone round."),
     "mediation.proposed": ("请指派调解员,并记录各方是否同意调解。", "請指派調解員,並記錄各方是否同意調解。",
                            "Assign mediators and record whether each party agrees to mediate."),
     "mediation.failed": ("请继续办理案件,或告知当事人其他解决途径。", "請繼續辦理案件,或告知當事人其他解決途徑。",
@@ -194,6 +204,9 @@ def render(topic: str, language: str, payload: dict[str, Any], unit_name: str | 
         # A community decision is no case: its line names the decision and the community.
         lines = [lead, f"{_DECISION_WORD[index]} #{payload.get('decision_id')} · {scrub(str(payload.get('title')))}"
                        f" · {payload.get('community') or ''}"]
+    elif topic.startswith("risk."):
+        # A risk of the register is no case: where it is and the check date that passed.
+        lines = [lead, f"{payload.get('address') or ''} · {due_word}: {payload.get('next_check_on')}"]
     else:
         lines = [lead, f"{case_word} #{payload.get('case_id')} · {cat_word}: {category_name} · {sev_word}: "
                        f"{payload.get('severity')} · {level_name}"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.base.db import Base, UTCDateTime
@@ -139,6 +139,63 @@ class Visit(Base):
     note: Mapped[str | None] = mapped_column(String(2000))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskItem(Base):
+    """A risk of the 矛盾隐患台账: noticed at a household, looked at again by its next check date (``risks``)."""
+
+    __tablename__ = "registry_risks"
+    __table_args__ = (Index("ix_registry_risks_open", "status", "next_check_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("registry_households.id"), index=True)
+    # The grid of the household's building when noticed: whose subtree the item is in, who is warned.
+    grid_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("registry_visits.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # tension | difficulty | other
+    description: Mapped[str] = mapped_column(String(2000))
+    next_check_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | resolved
+    # Bumped by every check: a warning the clock armed for an earlier check date is stale.
+    clock_token: Mapped[int] = mapped_column(Integer, default=1)
+    # The highest level warned for the current check date (grid, branch), or None.
+    warned_level: Mapped[str | None] = mapped_column(String(20))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_checked_by: Mapped[str | None] = mapped_column(String(64))
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseHousehold(Base):
+    """A case about a registered household: logged from a visit, a risk, the 爱心呼叫 line or by household id."""
+
+    __tablename__ = "registry_case_households"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("registry_households.id"), index=True)
+
+
+class ImportJob(Base):
+    """A large 台账 upload imported by a worker: its file, options, progress and, once done, its report."""
+
+    __tablename__ = "registry_import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(500))
+    sheet: Mapped[str | None] = mapped_column(String(100))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    good_rows_only: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | running | done | failed
+    total: Mapped[int | None] = mapped_column(Integer)
+    done_rows: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 keep_blind_index(Resident.phone, "phone_index", "phone")

@@ -14,7 +14,7 @@ from workflow.base.errors import N_, Forbidden, NotFound
 from workflow.base.privacy import mask_name, mask_phone
 from workflow.org.models import Unit, User
 from workflow.registry import tags
-from workflow.registry.models import Address, Building, Household, RegistryStep
+from workflow.registry.models import Address, Building, Care, CaseHousehold, Household, PartyMember, RegistryStep
 
 # Who looks after households in person sees their full details (and each reveal is a step);
 # the levels above see the register masked. The administrator runs the system, not the register.
@@ -59,9 +59,18 @@ def get_household(session: Session, household_id: int, user: User) -> Household:
         NotFound: there is no such household, or it is outside the member's subtree (not told apart).
     """
     household = session.get(Household, household_id)
-    if household is None or household.address.building.grid_unit_id not in subtree_ids(session, user.unit_id):
+    if household is None or (household.address.building.grid_unit_id not in subtree_ids(session, user.unit_id)
+                             and household.id not in cared_for(session, user)):
         raise NotFound(N_("no household %(id)s in your part of the register"), id=str(household_id))
     return household
+
+
+def cared_for(session: Session, user: User) -> set[int]:
+    """Return the households a central household's member looks after (their unit sits below the grid)."""
+    # A central household's unit is a household unit of the org tree, below the grid: its subtree holds no
+    # building, so what it may see is the list of households it looks after (registry_care).
+    return set(session.scalars(select(Care.household_id).join(PartyMember, Care.party_member_id == PartyMember.id)
+                               .where(PartyMember.household_unit_id == user.unit_id)))
 
 
 def log_step(session: Session, actor: str, kind: str, detail: dict[str, Any], *,
@@ -109,7 +118,27 @@ def household_view(session: Session, household: Household, user: User, *, reveal
 def households_of(session: Session, user: User, limit: int = 200) -> list[Household]:
     """Return the households of the member's subtree, by address."""
     units = subtree_ids(session, user.unit_id)
+    cared = cared_for(session, user)
     return list(session.scalars(
         select(Household).join(Address, Household.address_id == Address.id)
-        .join(Building, Address.building_id == Building.id).where(Building.grid_unit_id.in_(units))
+        .join(Building, Address.building_id == Building.id)
+        .where(Building.grid_unit_id.in_(units) | Household.id.in_(cared))
         .order_by(Building.compound, Building.name, Address.entrance, Address.room).limit(limit)))
+
+
+def link_case(session: Session, case_id: int, household_id: int) -> None:
+    """Record that a case is about a registered household (idempotent: a case has one household)."""
+    if session.get(CaseHousehold, case_id) is None:
+        session.add(CaseHousehold(case_id=case_id, household_id=household_id))
+
+
+def household_of_case(session: Session, case_id: int) -> int | None:
+    """Return the id of the household a case is about, if it is linked to one."""
+    link = session.get(CaseHousehold, case_id)
+    return link.household_id if link else None
+
+
+def cases_of_household(session: Session, household_id: int) -> list[int]:
+    """Return the ids of the cases about a household, newest first."""
+    return list(session.scalars(select(CaseHousehold.case_id).where(CaseHousehold.household_id == household_id)
+                                .order_by(CaseHousehold.case_id.desc())))

@@ -22,6 +22,8 @@ class Tag:
     zh_Hant: str  # noqa: N815
     en: str
     vulnerable: bool
+    # How often a household with this tag is visited, in days; None: once in the coverage month.
+    visit_every_days: int | None = None
 
     def label(self, language: str) -> str:
         """Return the tag's name in ``language`` (zh_Hans, zh_Hant or en)."""
@@ -32,8 +34,16 @@ class Tag:
 def all_tags() -> dict[str, Tag]:
     """Return every tag by code, in the file's order."""
     data = yaml.safe_load(TAGS_FILE.read_text(encoding="utf-8"))
-    return {t["code"]: Tag(t["code"], t["zh_Hans"], t["zh_Hant"], t["en"], bool(t.get("vulnerable")))
+    return {t["code"]: Tag(t["code"], t["zh_Hans"], t["zh_Hant"], t["en"], bool(t.get("vulnerable")),
+                           int(t["visit_every_days"]) if t.get("visit_every_days") else None)
             for t in data["tags"]}
+
+
+def visit_cycle(codes: list[str]) -> int | None:
+    """Return how often a household whose residents carry ``codes`` is visited, in days (the shortest cycle)."""
+    known = all_tags()
+    cycles = [known[c].visit_every_days for c in codes if c in known and known[c].visit_every_days]
+    return min(c for c in cycles if c is not None) if cycles else None
 
 
 @functools.cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,8 +17,10 @@ from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
 from workflow.cases.intake import Accepted, submit_case
 from workflow.org.models import Unit, User
 from workflow.org.tree import is_at_or_above
-from workflow.registry.models import Address, Building, Household, Visit
-from workflow.registry.register import address_label, get_household, log_step, subtree_ids
+from workflow.registry import tags
+from workflow.registry.models import Address, Building, Household, Resident, Visit
+from workflow.registry.register import address_label, get_household, link_case, log_step, subtree_ids
+from workflow.registry.risks import open_risk
 
 OUTCOMES = ("nothing", "service", "risk", "case")
 # Who visits households: the grid leader and the central households (DOMAIN.md).
@@ -31,14 +33,17 @@ class Recorded:
 
     visit_id: int
     case: Accepted | None
+    risk_id: int | None = None
 
 
 def record_visit(session: Session, user: User, household_id: int, *, visited_on: date | None, met: str | None,
-                 outcome: str, note: str | None, case: dict[str, Any] | None = None) -> Recorded:
+                 outcome: str, note: str | None, case: dict[str, Any] | None = None,
+                 risk: dict[str, Any] | None = None) -> Recorded:
     """Store a visit of the member's own households; a ``case`` outcome logs the case in the same transaction.
 
     ``case`` holds the case's ``category`` and optional ``severity``/``description`` (default: the note);
-    the place is the household's address, the channel ``grid_patrol``.
+    the place is the household's address, the channel ``grid_patrol``. A ``risk`` outcome puts the risk on
+    the risk register (``risks``) with ``risk``'s ``kind`` (default ``tension``) and ``next_check_on``.
 
     Raises:
         Forbidden: the member's role does not visit households.
@@ -71,9 +76,16 @@ def record_visit(session: Session, user: User, household_id: int, *, visited_on:
                   note=note, case_id=accepted.case_id if accepted else None, recorded_at=wallclock.now())
     session.add(visit)
     session.flush()
+    if visit.case_id is not None:
+        link_case(session, visit.case_id, household.id)
     log_step(session, user.name, "visit", {"visit": visit.id, "outcome": outcome, "on": visited_on.isoformat(),
                                            "case": visit.case_id}, household_id=household.id)
-    return Recorded(visit.id, accepted)
+    risk_id = None
+    if outcome == "risk":
+        risk = risk or {}
+        risk_id = open_risk(session, user, household.id, kind=risk.get("kind") or "tension",
+                            description=note or "-", next_check_on=risk.get("next_check_on"), visit_id=visit.id).id
+    return Recorded(visit.id, accepted, risk_id)
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -90,8 +102,38 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, date(year + number // 12, number % 12 + 1, 1)
 
 
+def _due_by_cycle(session: Session, units: set[int], first: date, after: date) -> dict[int, dict[str, Any]]:
+    """Return the tagged households whose own cycle (``tags.visit_cycle``) passed without a visit.
+
+    Looked at on the last day of the month, or today while the month runs: a household visited
+    every 7 days is due if its last visit is 7 days old or more, or it was never visited.
+    """
+    as_of = min(wallclock.now().date(), after - timedelta(days=1))
+    in_units = (select(Household.id).join(Address, Household.address_id == Address.id)
+                .join(Building, Address.building_id == Building.id).where(Building.grid_unit_id.in_(units)))
+    codes: dict[int, list[str]] = {}
+    for household_id, resident_tags in session.execute(
+            select(Resident.household_id, Resident.tags).where(Resident.household_id.in_(in_units))):
+        codes.setdefault(household_id, []).extend(resident_tags or [])
+    cycles = {h: c for h, t in codes.items() if (c := tags.visit_cycle(t)) is not None}
+    if not cycles or as_of < first:
+        return {}
+    last: dict[int, date] = {household_id: seen for household_id, seen in session.execute(
+        select(Visit.household_id, func.max(Visit.visited_on))
+        .where(Visit.household_id.in_(in_units), Visit.visited_on <= as_of).group_by(Visit.household_id))}
+    due: dict[int, dict[str, Any]] = {}
+    for household_id, every in cycles.items():
+        seen = last.get(household_id)
+        if seen is None or (as_of - seen).days >= every:
+            due[household_id] = {"every_days": every, "last_visited": seen.isoformat() if seen else None}
+    return due
+
+
 def coverage(session: Session, user: User, unit_code: str, month: str) -> dict[str, Any]:
     """Return each grid's share of households visited in the month under a unit, and the households not visited.
+
+    Each grid also lists ``due_by_tag``: households whose tags call for visits more often than monthly
+    (``visit_every_days`` in data/tags.yaml) and whose cycle passed without one.
 
     Raises:
         NotFound: no such unit, or it is outside the member's subtree.
@@ -107,6 +149,7 @@ def coverage(session: Session, user: User, unit_code: str, month: str) -> dict[s
                             .order_by(Unit.code)).all()
     visited = set(session.scalars(select(Visit.household_id).distinct()
                                   .where(Visit.visited_on >= first, Visit.visited_on < after)))
+    due = _due_by_cycle(session, units, first, after)
     rows = []
     total = total_visited = 0
     for grid in grids:
@@ -120,7 +163,9 @@ def coverage(session: Session, user: User, unit_code: str, month: str) -> dict[s
         rows.append({"grid": grid.code, "name": grid.name, "households": len(households), "visited": len(seen),
                      "coverage": round(len(seen) / len(households), 4) if households else None,
                      "not_visited": [{"id": h.id, "address": address_label(h.address)}
-                                     for h in households if h.id not in visited]})
+                                     for h in households if h.id not in visited],
+                     "due_by_tag": [{"id": h.id, "address": address_label(h.address), **due[h.id]}
+                                    for h in households if h.id in due]})
     visits = session.scalar(select(func.count()).select_from(Visit).where(
         Visit.visited_on >= first, Visit.visited_on < after, Visit.household_id.in_(
             select(Household.id).join(Address, Household.address_id == Address.id)

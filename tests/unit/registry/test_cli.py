@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from tests.unit.registry.test_importer import good_rows, workbook
 from web.cli import main
 from workflow.base.db import engine_for, unit_of_work
+from workflow.org.members import user_by_name
 from workflow.registry.demo import load_demo_register
+from workflow.registry.risks import open_risk
 
 
 @pytest.fixture
@@ -60,3 +64,17 @@ def test_unknown_sheet_and_export(runner: CliRunner, tmp_path: Path) -> None:
     assert exported.exit_code == 0 and "20 rows" in exported.output  # 4 buildings, 5 residents each
     rows = list(load_workbook(out).active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert rows[1][5] == "周*芝"  # a general branch secretary's export is masked
+
+
+@time_machine.travel("2026-11-20T02:00:00+00:00", tick=False)
+def test_risks_lists_the_register_of_a_members_subtree(runner: CliRunner, tmp_path: Path) -> None:
+    with unit_of_work(engine_for(f"sqlite:///{tmp_path / 'cli.sqlite3'}")) as session:
+        leader = user_by_name(session, "xy01a1.leader")
+        open_risk(session, leader, 2, kind="tension", description="邻里因停车争执", next_check_on=date(2026, 11, 27))
+    listed = runner.invoke(main, ["registry", "risks", "--as", "xy01a.secretary"])
+    assert listed.exit_code == 0, listed.output
+    assert "on_time\t2026-11-27\tXY-01-A-1\t金桂园 1号楼 1单元 202\t邻里因停车争执" in listed.output
+    assert "1 risks" in listed.output
+    assert "0 risks" in runner.invoke(main, ["registry", "risks", "--as", "xy01a2.leader"]).output
+    assert "0 risks" in runner.invoke(main, ["registry", "risks", "--as", "xy01a.secretary", "--overdue"]).output
+    assert runner.invoke(main, ["registry", "risks", "--as", "nobody"]).exit_code == 2

@@ -81,3 +81,35 @@ def test_monthly_coverage_per_grid(registry_engine: Engine, client: Any) -> None
     assert october["visited"] == 1
     assert client.get("/api/v1/analysis/coverage?unit=XY-01-A&month=2026-11", headers=leader).status_code == 404
     assert client.get("/api/v1/analysis/coverage?unit=XY-01-A&month=2026-13", headers=branch).status_code == 422
+
+
+@time_machine.travel(NOW, tick=False)
+def test_tagged_households_are_due_by_their_own_cycle(registry_engine: Engine, client: Any) -> None:
+    leader = token_for(registry_engine, "xy01a1.leader")
+    # Household 1: 周桂芝, empty-nest and living alone (weekly); 3: 马秀兰, disabled (every 14 days); 2: no tag.
+    for household, day in ((1, "2026-11-03"), (3, "2026-11-10"), (2, "2026-11-01")):
+        assert client.post("/api/v1/visits", headers=leader, json={
+            "household": household, "outcome": "nothing", "visited_on": day}).status_code == 201
+    grid = client.get("/api/v1/analysis/coverage?unit=XY-01-A-1&month=2026-11", headers=leader).get_json()["grids"][0]
+    assert grid["coverage"] == 1.0  # every household was visited in the month…
+    assert grid["due_by_tag"] == [  # …but the one living alone not in the last week
+        {"id": 1, "address": "金桂园 1号楼 1单元 101", "every_days": 7, "last_visited": "2026-11-03"}]
+    other = client.get("/api/v1/analysis/coverage?unit=XY-01-A-2&month=2026-11", headers=leader)
+    assert other.status_code == 404
+    branch = token_for(registry_engine, "xy01a.secretary")
+    never = client.get("/api/v1/analysis/coverage?unit=XY-01-A-2&month=2026-11", headers=branch).get_json()
+    assert [(h["every_days"], h["last_visited"]) for h in never["grids"][0]["due_by_tag"]] == [(7, None), (14, None)]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_analysis_dashboard_shows_visit_coverage(app: Any, registry_engine: Engine, client: Any) -> None:
+    from tests.unit.ui_helpers import Browser
+
+    leader = token_for(registry_engine, "xy01a1.leader")
+    for household, day in ((1, "2026-11-03"), (2, "2026-11-12"), (1, "2026-10-20")):
+        client.post("/api/v1/visits", headers=leader, json={"household": household, "outcome": "nothing",
+                                                            "visited_on": day})
+    page = Browser(app, registry_engine, "xy01a.secretary").get("/analysis?period=month").text
+    tile = page[page.index('id="tile-visit-coverage"'):]
+    tile = tile[:tile.index("</article>")]
+    assert "2026-11" in tile and "33.3%" in tile and "2/6" in tile and "16.7%" in tile  # October: 1 of 6
