@@ -175,3 +175,18 @@ def test_gridcase_retention_run_dry_run_then_for_real(tmp_path: Path, monkeypatc
     with unit_of_work(engine) as session:
         assert session.scalars(select(CaseParty)).one().name == "某某"
         assert session.get(Case, 1).description == "某某 138****5678"  # type: ignore[union-attr]
+
+
+def test_beat_runs_retention_hourly_and_the_task_anonymises(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.app import app
+    from workers.retention import retention
+
+    assert app.conf.beat_schedule["retention"] == {"task": "gridcase.retention", "schedule": 3600.0}
+    monkeypatch.setenv("DATABASE_URL", desk.engine.url.render_as_string(hide_password=False))
+    case_id = _closed(desk, False)
+    assert retention() == 0  # closed just now: not due
+    with unit_of_work(desk.engine) as session:
+        session.get(Case, case_id).state_entered_at -= timedelta(days=1100)  # type: ignore[union-attr]
+    assert retention() == 1
+    with unit_of_work(desk.engine) as session:
+        assert session.get(Case, case_id).events[-1].kind == KIND  # type: ignore[union-attr]
