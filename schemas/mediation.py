@@ -136,6 +136,8 @@ class AgreementOut(BaseModel):
     to_sign: list[str]
     effective_at: datetime | None
     sha256: str | None
+    sha256_hant: str | None = Field(default=None, description="SHA-256 of the same agreement laid out in "
+                                    "Traditional Chinese (given to readers of zh_Hant)")
     pdf_url: str | None
     visits_due: list[date] = Field(default_factory=list, description="Follow-up visits (回访): 7 days after each "
                                    "performance date and 30 days after the last, once the agreement is in effect")

@@ -14,6 +14,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests import services
+
+# Fixed keys for the suites (README.md, "Keys"): encryption at rest is on in every test, and
+# processes a test starts (gridcase up, workers) read the same keys from the environment.
+os.environ.setdefault("GRIDCASE_DATA_KEYS", "test0001:" + "dGVzdC1kYXRhLWtleS1vZi0zMi1ieXRlcy1hdC1yZXM=")
+os.environ.setdefault("GRIDCASE_INDEX_KEY", "dGVzdC1pbmRleC1rZXktMzItYnl0ZXMtZm9yLWhtYWM=")
 from tests.logcapture import captured_logs  # noqa: F401 - a fixture for the tests of logs
 from web import create_app
 from workflow.base.db import make_engine, unit_of_work

@@ -11,6 +11,7 @@ import click
 
 from schemas.vocabulary import Level
 from web.cli_decisions import decisions
+from web.cli_privacy import keys, retention
 from web.cli_registry import registry
 from workflow import machines  # noqa: F401 - registers every machine kind with the clock
 from workflow.base import config
@@ -509,3 +510,5 @@ def report_monthly(unit_code: str, month: str, out: Path | None, language: str) 
 
 main.add_command(registry)
 main.add_command(decisions)
+main.add_command(keys)
+main.add_command(retention)

@@ -1,7 +1,8 @@
-"""``gridcase registry import|export``: the household 台账 from and to Excel or CSV files."""
+"""``gridcase registry import|export|repeats``: the household 台账 from and to Excel or CSV files; repeat disputes."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from workflow.base.schema import upgrade
 from workflow.org.members import user_by_name
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import count_rows, import_rows, problems_workbook, read_rows
+from workflow.registry.repeats import repeat_groups, screening_unit
 
 
 @click.group()
@@ -80,3 +82,29 @@ def registry_export(file: Path, actor: str) -> None:
         sys.exit(2)
     file.write_bytes(data)
     click.echo(f"{rows} rows written to {file}")
+
+
+@registry.command("repeats")
+@click.option("--as", "actor", required=True, help="Member of a branch, general branch or the street.")
+@click.option("--unit", help="Code of a unit of their subtree (default: their own unit).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+def registry_repeats(actor: str, unit: str | None, as_json: bool) -> None:
+    """List the parties (masked) and places with repeat disputes (重复矛盾) under a unit, with their cases."""
+    upgrade(default_engine())
+    try:
+        with unit_of_work() as session:
+            found = screening_unit(session, user_by_name(session, actor), unit)
+            code, groups = found.code, repeat_groups(session, found.id)
+    except DomainError as exc:
+        click.echo(f"gridcase: {exc.message}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps({"unit": code, "groups": [
+            {"by": g.by, "label": g.label, "cases": [{"case_id": c.case_id, "state": c.state, "category": c.category,
+                                                       "submitted_at": c.submitted_at.isoformat()} for c in g.cases]}
+            for g in groups]}, ensure_ascii=False, indent=2))
+        return
+    for g in groups:
+        cases = ", ".join(f"#{c.case_id} {c.category} {c.state}" for c in g.cases)
+        click.echo(f"{g.by}\t{g.label}\t{len(g.cases)}\t{cases}")
+    click.echo(f"{len(groups)} parties or places with repeat disputes under {code}")

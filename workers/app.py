@@ -117,6 +117,10 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             # The dashboard's facts: derived again for the cases changed since the last run.
             "refresh-analysis": {"task": "gridcase.refresh_analysis",
                                  "schedule": float(os.environ.get("GRIDCASE_ANALYSIS_INTERVAL", "60"))},
+            # Cases closed longer than GRIDCASE_RETENTION_DAYS anonymised; hourly is prompt enough
+            # for a period counted in years, and a run with nothing due is one indexed query.
+            "retention": {"task": "gridcase.retention",
+                          "schedule": float(os.environ.get("GRIDCASE_RETENTION_INTERVAL", "3600"))},
         },
         "beat_schedule_filename": str(config.data_dir() / "celerybeat-schedule"),
         "timezone": "UTC",
@@ -148,7 +152,8 @@ def cache_large_statements() -> None:
 
 def make_celery() -> Celery:
     """Create the Celery app from the environment."""
-    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines", "workers.analysis"])
+    celery = Celery("gridcase", include=["workers.tasks", "workers.relay", "workers.deadlines", "workers.analysis",
+                                         "workers.retention"])
     private_dir(config.data_dir())
     celery.conf.update(celery_settings(config.broker_url()))
     return celery

@@ -12,8 +12,9 @@ from __future__ import annotations
 from workflow.cases.overdue import CASE_KIND
 from workflow.clock import kinds
 from workflow.decisions.clock import DECISION_KIND
+from workflow.mediation.clock import MEDIATION_KIND
 
-KINDS = (CASE_KIND, DECISION_KIND)
+KINDS = (CASE_KIND, MEDIATION_KIND, DECISION_KIND)
 
 for _kind in KINDS:
     kinds.register(_kind)

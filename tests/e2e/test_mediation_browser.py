@@ -4,7 +4,10 @@ The grid leader logs a two-party dispute and escalates it; the branch proposes m
 assigns the community's mediator; the mediator shows both parties in full (logged), records
 both consents, a session and its record, drafts the agreement, has both parties sign with a
 finger on the screen and signs; the PDF downloads and its text holds the masked names, the
-terms and the dates; the grid leader's follow-up visit finds it breached. A screenshot of each step.
+terms and the dates, and a reader of Traditional Chinese gets it in Traditional; the branch resolves
+and reports back the case; the grid leader's follow-up visit finds the agreement breached and the
+case is back with the branch. A second dispute with the same party is marked as a repeat dispute
+(重复矛盾) on its page, in the branch's inbox and in the branch's list. A screenshot of each step.
 """
 
 from __future__ import annotations
@@ -147,17 +150,78 @@ def test_a_neighbours_dispute_is_mediated_signed_on_a_phone_and_followed_up(brow
     assert "李卫东赔偿维修费人民币800元" in text and "2026年12月20日" in text
     assert REPORTER_PHONE not in text and OTHER_PHONE not in text
 
+    # A reader of Traditional Chinese downloads the same agreement laid out in Traditional.
+    mediator.goto(f"{base}/lang/zh_Hant?next=" + mediation_url.replace(base, ""))
+    with mediator.expect_download() as download:
+        mediator.click("#download-pdf")
+    hant = Path(download.value.path())
+    shutil.copy(hant, shots / "agreement-zh_Hant.pdf")
+    hant_text = "".join(subprocess.run(["pdftotext", str(hant), "-"], capture_output=True, check=True, text=True)
+                        .stdout.split())
+    assert "人民調解協議書" in hant_text and "申請司法確認" in hant_text and "李卫东赔偿维修费人民币800元" in hant_text
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(hant),
+                        str(shots / "09-agreement-pdf-zh_Hant")], check=True)
+
+    # The branch resolves the case with the agreement and reports back; the case waits for the resident.
+    branch.goto(case_url)
+    for action, field, text in (("resolve", "summary", "双方达成调解协议，李卫东赔偿800元"),
+                                ("report_back", "message", "已调解，协议已生效")):
+        branch.click(f'summary[data-action="{action}"]')
+        form = branch.locator(f'form[action$="/actions/{action}"]')
+        form.locator(f'textarea[name="{field}"]').fill(text)
+        submit(branch, form)
+    assert branch.locator('summary[data-action="resolve"]').count() == 0
+
+    # The grid leader's queue holds the follow-up visit (回访) the clock armed: a week after the payment date.
+    leader.goto(f"{base}/queue")
+    mediation_id = mediation_url.rsplit("/", 1)[1]
+    assert leader.locator(f'#visit-tasks li[data-mediation="{mediation_id}"]').count() == 1
+    assert "2026-12-27" in leader.text_content("#visit-tasks")
+    leader.locator("#visit-tasks").scroll_into_view_if_needed()
+    leader.screenshot(path=str(shots / "09b-grid-leader-queue-has-the-visit.png"), full_page=True)
+
     leader.goto(mediation_url)
     form = open_action(leader, "visit")
     form.locator('select[name="finding"]').select_option("breached")
     form.locator('textarea[name="note"]').fill("到期未付赔偿款")
     submit(leader, form)
     assert leader.get_attribute("#mediation-state", "data-state") == "breached"
-    leader.screenshot(path=str(shots / "09-visit-finds-a-breach.png"), full_page=True)
+    leader.screenshot(path=str(shots / "10-visit-finds-a-breach.png"), full_page=True)
     leader.goto(case_url)
     kinds = leader.locator(".timeline li").evaluate_all("items => items.map(i => i.dataset.kind)")
-    assert "mediation.effective" in kinds and "mediation.visit" in kinds
-    leader.screenshot(path=str(shots / "10-case-timeline-with-the-mediation.png"), full_page=True)
+    assert "mediation.effective" in kinds and "mediation.visit" in kinds and "reopen_dispute" in kinds
+    leader.screenshot(path=str(shots / "11-case-timeline-reopened-at-the-branch.png"), full_page=True)
+    # The breach put the case back in the branch's hands: it can resolve it again, or mediate again.
+    branch.goto(case_url)
+    assert branch.locator('summary[data-action="resolve"]').count() == 1
+    branch.screenshot(path=str(shots / "12-branch-holds-the-case-again.png"), full_page=True)
+
+    # A second dispute with the same respondent is a repeat dispute (重复矛盾).
+    leader.click("#nav-new-case")
+    leader.select_option("#category", "NEI")
+    leader.fill("#description", "李卫东家装修噪音扰民")
+    leader.fill("#reporter_name", "王芳")
+    leader.fill("#reporter_phone", "13600003333")
+    leader.fill("#other_name", "李卫东")
+    leader.fill("#other_phone", OTHER_PHONE)
+    leader.click("#new-case button[type=submit]")
+    leader.wait_for_load_state()
+    for _ in range(40):
+        if leader.locator("#repeat").count():
+            break
+        leader.wait_for_timeout(500)
+        leader.reload()
+    first_id = case_url.rsplit("/", 1)[1]
+    assert leader.locator(f'#repeat a[data-repeat="{first_id}"]').count() == 1
+    leader.locator("#repeat").scroll_into_view_if_needed()
+    leader.screenshot(path=str(shots / "13-second-dispute-is-a-repeat.png"), full_page=True)
+    branch.goto(f"{base}/inbox")
+    assert branch.locator(f'tr[data-case="{first_id}"] .badge.repeat').count() == 1
+    branch.screenshot(path=str(shots / "14-branch-inbox-marks-the-repeat.png"), full_page=True)
+    branch.goto(f"{base}/registry/repeats")
+    assert "李*东 137****2222" in branch.content() and OTHER_PHONE not in branch.content()
+    branch.screenshot(path=str(shots / "15-branch-list-of-repeat-disputes.png"), full_page=True)
     for context in (leader_context, branch_context, mediator_context):
         context.close()
     print(f"\nscreenshots: {shots}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
@@ -15,10 +15,11 @@ from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session, publish_notices
 from workflow.base.errors import N_, NotFound
+from workflow.base.labels import LANGUAGES, pick_language
 from workflow.cases.views import check_can_view, get_case
 from workflow.mediation.case_file import case_file
 from workflow.mediation.machine import TRIGGERS
-from workflow.mediation.steps import act, current_agreement, get_mediation, propose
+from workflow.mediation.steps import act, agreement_pdf_for, get_mediation, propose
 from workflow.mediation.views import check_can_see, mediation_view
 
 _TAG = [Tag(name="mediation")]
@@ -65,6 +66,13 @@ def post_propose(path: CasePath, body: ProposeRequest) -> Any:
     return answer, 201
 
 
+def reader_language(setting: str | None) -> str:
+    """Return the API caller's language: Accept-Language if sent, else the member's setting."""
+    if request.headers.get("Accept-Language"):
+        return pick_language(request.headers.get("Accept-Language"))
+    return setting if setting in LANGUAGES else pick_language(None)
+
+
 @case_api.get("/<int:case_id>/file.pdf", summary="The case file (卷宗) as one PDF",
               responses={200: None, **documented(401, 403, 404, 422)})
 @staff_required
@@ -72,13 +80,14 @@ def get_case_file(path: CasePath) -> Any:
     """Return the whole case for the archive.
 
     Registration, parties (masked unless the caller handles the case), the timeline, mediation
-    sessions and records, the agreement, visits and the resident's evaluation.
+    sessions and records, the agreement, visits and the resident's evaluation. In Traditional
+    Chinese for a caller who reads it (Accept-Language zh-TW/zh-HK, or the member's setting).
     """
     user = current_user()
     with db_session() as session:
         case = get_case(session, path.case_id)
         check_can_view(user, case)
-        pdf = case_file(session, case, user)
+        pdf = case_file(session, case, user, reader_language(user.language))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="case-{path.case_id}.pdf"'})
 
@@ -125,14 +134,18 @@ def post_action(path: TriggerPath, body: MediationActionRequest) -> Any:
          responses={200: None, **documented(401, 403, 404, 422)})
 @staff_required
 def get_agreement_pdf(path: MediationPath) -> Any:
-    """Return the signed agreement (人民调解协议书) as it took effect; its SHA-256 is on the timeline."""
+    """Return the signed agreement (人民调解协议书) as it took effect; its SHA-256 is on the timeline.
+
+    In Traditional Chinese for a caller who reads it (Accept-Language zh-TW/zh-HK, or the member's
+    setting), made and hashed at the same moment as the Simplified copy; else in Simplified Chinese.
+    """
     user = current_user()
     with db_session() as session:
         mediation = get_mediation(session, path.mediation_id)
         check_can_see(user, mediation)
-        agreement = current_agreement(mediation)
-        if agreement is None or agreement.pdf is None:
+        found = agreement_pdf_for(mediation, reader_language(user.language))
+        if found is None:
             raise NotFound(N_("mediation %(mediation_id)s has no agreement in effect"), mediation_id=mediation.id)
-        pdf, version = agreement.pdf, agreement.version
+        pdf, version = found
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="agreement-{path.mediation_id}-v{version}.pdf"'})

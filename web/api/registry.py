@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from flask import Response
@@ -18,11 +18,13 @@ from web.api.errors import documented
 from web.session import db_session, publish_event
 from workflow.base.errors import N_, Forbidden, InvalidInput, NotFound
 from workflow.cases.tracking import display
+from workflow.cases.views import check_can_view, get_case
 from workflow.registry.addresses import by_household, match, search
 from workflow.registry.exporter import export_workbook
 from workflow.registry.models import PartyMember
 from workflow.registry.party import look_after, member_view, members_of
 from workflow.registry.register import address_label, get_household, household_view, subtree_ids
+from workflow.registry.repeats import Link, repeat_groups, screening_unit, visible_matches
 from workflow.registry.visits import coverage, record_visit
 
 api = APIBlueprint("registry", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="registry")],
@@ -33,7 +35,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class AddressQuery(BaseModel):
     """The text to look for in addresses."""
 
-    q: str = Field(min_length=1, max_length=200, description="Part of an address, e.g. 金桂园1号楼 or 1单元101")
+    q: str = Field(min_length=1, max_length=200,
+                   description="Part of an address, e.g. 金桂园1号楼 or 1单元101, or a resident's phone number")
 
 
 class AddressOut(BaseModel):
@@ -311,3 +314,94 @@ def route_by_address(raw: Any, prefix: str = "") -> Problem | None:
     except InvalidInput as exc:
         return Problem(field=exc.field, problem=exc.message)
     return None
+
+
+class RepeatLink(BaseModel):
+    """Another case a case matches: by a party's phone ("party"), the place ("place") or the same reporter."""
+
+    case_id: int
+    by: Literal["party", "place", "reporter"]
+    state: str
+    category: str
+    submitted_at: datetime
+    url: str = Field(description="The case in the API")
+
+
+class RepeatsOut(BaseModel):
+    """A case's repeat disputes (重复矛盾) and likely duplicates to merge; only cases the caller may open."""
+
+    case_id: int
+    repeat: bool = Field(description="Another case, open or of the last 12 months, has a party or the place")
+    repeats: list[RepeatLink]
+    duplicates: list[RepeatLink] = Field(description="Open cases of the same reporter, category and grid "
+                                         "logged within 48 hours: offered to be merged")
+
+
+class CaseRepeatsPath(BaseModel):
+    """A case in the URL."""
+
+    case_id: Id
+
+
+class RepeatGroupOut(BaseModel):
+    """A party (masked name and phone) or a place (address) with two or more disputes, and those cases."""
+
+    by: Literal["party", "place"]
+    label: str
+    cases: list[RepeatLink]
+
+
+class RepeatListOut(BaseModel):
+    """The parties and places with repeat disputes under a unit, most disputes first."""
+
+    unit: str
+    groups: list[RepeatGroupOut]
+
+
+class RepeatListQuery(BaseModel):
+    """Which unit to screen: the caller's own by default."""
+
+    unit: str | None = Field(default=None, min_length=1, max_length=64,
+                             description="Code of a unit of the caller's subtree")
+
+
+def _link(link: Link) -> RepeatLink:
+    return RepeatLink(case_id=link.case_id, by=link.by, state=link.state,
+                      category=link.category, submitted_at=link.submitted_at,
+                      url=f"/api/v1/cases/{link.case_id}")
+
+
+@api.get("/cases/<int:case_id>/repeats", summary="A case's repeat disputes and likely duplicates",
+         responses={200: RepeatsOut, **documented(401, 403, 404, 422)})
+@staff_required
+def get_case_repeats(path: CaseRepeatsPath) -> Any:
+    """Match a case against the cases of its community, open or logged in the last 12 months.
+
+    A repeat shares a party's phone (compared by keyed hash) or the household / address; a likely
+    duplicate is an open case of the same reporter, category and grid logged within 48 hours.
+    """
+    user = current_user()
+    with db_session() as session:
+        case = get_case(session, path.case_id)
+        check_can_view(user, case)
+        found = visible_matches(session, case, user)
+        return RepeatsOut(case_id=case.id, repeat=found.repeat, repeats=[_link(x) for x in found.repeats],
+                          duplicates=[_link(x) for x in found.duplicates]).model_dump(mode="json")
+
+
+@api.get("/repeat-disputes", summary="Parties and places with repeat disputes (矛盾纠纷排查)",
+         responses={200: RepeatListOut, **documented(401, 403, 404, 422)})
+@staff_required
+def get_repeat_disputes(query: RepeatListQuery) -> Any:
+    """Return the parties (masked) and places with two or more disputes under a unit, with their cases.
+
+    For members of a branch, a general branch or the street (403 otherwise); the unit is theirs or
+    one below it (404 otherwise).
+    """
+    user = current_user()
+    with db_session() as session:
+        unit = screening_unit(session, user, query.unit)
+        groups = repeat_groups(session, unit.id)
+        return RepeatListOut(unit=unit.code, groups=[
+            RepeatGroupOut(by=g.by, label=g.label, cases=[_link(x) for x in g.cases])
+            for g in groups]).model_dump(mode="json")

@@ -13,19 +13,21 @@ from flask_babel import lazy_gettext as _l
 from web.session import db_session, publish_notices
 from web.ui.accounts import login_required, member_row
 from web.ui.errors import explain, html_errors, status_of
+from web.ui.i18n import current_language
 from web.ui.security import protect_forms
 from workflow.base.errors import DomainError, NotFound
 from workflow.cases.views import check_can_view, get_case
 from workflow.mediation.case_file import case_file
 from workflow.mediation.steps import (
     act,
-    current_agreement,
+    agreement_pdf_for,
     eligible_mediators,
     get_mediation,
     mediations_of_case,
     propose,
 )
-from workflow.mediation.views import check_can_see, mediation_view
+from workflow.mediation.views import VisitTask, check_can_see, mediation_view, visit_tasks
+from workflow.registry.register import subtree_ids
 
 bp = Blueprint("mediation", __name__)
 protect_forms(bp)
@@ -56,7 +58,15 @@ def _label(table: dict[str, Any], key: str | None) -> str:
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"mediations_of": _mediations_of, "mediation_state_label": lambda s: _label(STATE_LABELS, s)}
+    return {"mediations_of": _mediations_of, "mediation_state_label": lambda s: _label(STATE_LABELS, s),
+            "my_visit_tasks": _my_visit_tasks}
+
+
+def _my_visit_tasks() -> list[VisitTask]:
+    """The follow-up visits (回访) the member's grid has to make: their queue's task list."""
+    with db_session() as session:
+        user = member_row(session)
+        return visit_tasks(session, subtree_ids(session, user.unit_id))
 
 
 def _mediations_of(case_id: int) -> list[dict[str, Any]]:
@@ -172,7 +182,7 @@ def case_file_pdf(case_id: int) -> Response:
         user = member_row(session)
         case = get_case(session, case_id)
         check_can_view(user, case)
-        pdf = case_file(session, case, user)
+        pdf = case_file(session, case, user, current_language())
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="case-{case_id}.pdf"'})
 
@@ -184,9 +194,9 @@ def agreement_pdf(mediation_id: int) -> Response:
     with db_session() as session:
         mediation = get_mediation(session, mediation_id)
         check_can_see(member_row(session), mediation)
-        agreement = current_agreement(mediation)
-        if agreement is None or agreement.pdf is None:
+        found = agreement_pdf_for(mediation, current_language())
+        if found is None:
             raise NotFound("mediation %(mediation_id)s has no agreement in effect", mediation_id=mediation_id)
-        pdf, version = agreement.pdf, agreement.version
+        pdf, version = found
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="agreement-{mediation_id}-v{version}.pdf"'})

@@ -5,21 +5,24 @@ from __future__ import annotations
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from wtforms.fields import SelectChoice
 
+from schemas.vocabulary import Role
 from web.session import db_session, publish_event
 from web.ui.accounts import login_required, member_row
-from web.ui.errors import reason_of
+from web.ui.errors import reason_of, status_of
 from web.ui.forms import RegistryImportForm, VisitForm
 from web.ui.i18n import category_name, current_language
 from web.ui.security import protect_forms
 from workflow.base import config, wallclock
 from workflow.base.errors import DomainError
 from workflow.cases.categories import CATEGORIES
+from workflow.cases.models import Case
 from workflow.registry import addresses
 from workflow.registry.exporter import export_workbook
 from workflow.registry.importer import ImportReport, Problem, import_rows, problems_workbook, read_rows
@@ -30,6 +33,14 @@ from workflow.registry.register import (
     households_of,
     may_see_full,
     subtree_ids,
+)
+from workflow.registry.repeats import (
+    SCREENING_LEVELS,
+    Matches,
+    repeat_case_ids,
+    repeat_groups,
+    screening_unit,
+    visible_matches,
 )
 from workflow.registry.visits import coverage, record_visit
 
@@ -204,3 +215,46 @@ def refused_rows(name: str) -> ResponseReturnValue:
         abort(404)
     return Response(path.read_bytes(), mimetype=XLSX,
                     headers={"Content-Disposition": 'attachment; filename="refused-rows.xlsx"'})
+
+
+@bp.app_context_processor
+def _repeat_globals() -> dict[str, Any]:
+    return {"repeats_for": _repeats_for, "repeat_ids": _repeat_ids, "may_screen": _may_screen}
+
+
+def _repeats_for(case_id: int) -> Matches:
+    """The case page's 重复矛盾 box: the repeats and likely duplicates the member may open."""
+    with db_session() as session:
+        user = member_row(session)
+        case = session.get(Case, case_id)
+        return visible_matches(session, case, user) if case is not None else Matches([], [])
+
+
+def _may_screen() -> bool:
+    with db_session() as session:
+        user = member_row(session)
+        return user.role != Role.ADMIN and user.unit.level in SCREENING_LEVELS
+
+
+def _repeat_ids() -> set[int]:
+    """The cases of the member's unit that are repeat disputes, for the inbox's mark (branch and above)."""
+    with db_session() as session:
+        user = member_row(session)
+        if user.role == Role.ADMIN or user.unit.level not in SCREENING_LEVELS:
+            return set()
+        return repeat_case_ids(session, user.unit_id)
+
+
+@bp.get("/repeats")
+@login_required
+def repeats_page() -> ResponseReturnValue:
+    """矛盾纠纷排查: the parties (masked) and places with repeat disputes under my unit, with their cases."""
+    with db_session() as session:
+        user = member_row(session)
+        try:
+            unit = screening_unit(session, user, request.args.get("unit"))
+        except DomainError as exc:
+            abort(status_of(exc), reason_of(exc))
+        groups = repeat_groups(session, unit.id)
+        name = unit.name
+    return render_template("repeats.html", groups=groups, unit_name=name)

@@ -53,6 +53,7 @@ _STEPS: dict[str, LazyString] = {
     "deadline_passed": _l("Deadline passed"),
     "confirm": _l("Closed after the resident's answer"),
     "reopen": _l("Reopened: the resident says it is not resolved"),
+    "reopen_dispute": _l("Reopened: the mediation agreement was not kept"),
     "warn": _l("Deadline warning"),
     "contact_overdue": _l("Not signed for in time"),
     "reveal": _l("Full details shown"),
@@ -90,6 +91,11 @@ _STEPS: dict[str, LazyString] = {
     "mediation.visit": _l("Follow-up visit"),
     "mediation.mediate_again": _l("Mediate again"),
     "mediation.refer": _l("Parties referred elsewhere"),
+    "mediation.warn": _l("Mediation deadline approaching"),
+    "mediation.deadline_passed": _l("Mediation deadline passed"),
+    "mediation.visit_due": _l("Follow-up visit due"),
+    # Retention (workflow/retention): the case's personal data anonymised after the retention period.
+    "retention.anonymise": _l("Personal data anonymised (retention period over)"),
 }
 
 _FIELDS: dict[str, LazyString] = {

@@ -44,3 +44,12 @@ def relay_grace_seconds() -> float:
 def timezone_name() -> str:
     """Return the deployment's display time zone (``GRIDCASE_TIMEZONE``)."""
     return os.environ.get("GRIDCASE_TIMEZONE", DEFAULT_TIMEZONE)
+
+
+def retention_days() -> int:
+    """Return how many days a case stays closed before its personal data is anonymised (``GRIDCASE_RETENTION_DAYS``).
+
+    Three years by default (issue 12; DOMAIN.md, "Privacy"): long enough for a reopened dispute
+    or an appeal to find its parties, short enough that the register of old quarrels does not grow.
+    """
+    return int(os.environ.get("GRIDCASE_RETENTION_DAYS", "1096"))

@@ -62,6 +62,9 @@ RULES: dict[str, TriggerRule] = {
     "report_back": TriggerRule(_STAFF),
     "confirm": TriggerRule(frozenset({Actor.RESIDENT, Actor.SYSTEM})),
     "reopen": TriggerRule(frozenset({Actor.RESIDENT})),
+    # A follow-up visit found a mediation agreement breached: the engine sends the case back to the
+    # level that mediated it (workflow/mediation), whatever state it had reached since.
+    "reopen_dispute": TriggerRule(frozenset({Actor.SYSTEM})),
     "reject": TriggerRule(_STAFF),
     "withdraw": TriggerRule(frozenset({Actor.STAFF, Actor.RESIDENT})),
     "merge": TriggerRule(_STAFF),
@@ -108,6 +111,15 @@ def _reopen() -> list[dict[str, Any]]:
     ]
 
 
+def _reopen_dispute() -> list[dict[str, Any]]:
+    # From handling, resolved, reported back or closed: an agreement can be breached after the case ended.
+    sources = [*HANDLING, S.RESOLVED.value, S.REPORTED_BACK.value, S.CLOSED.value]
+    return [
+        {"trigger": "reopen_dispute", "source": sources, "dest": dest, "conditions": "lands_at_mediating_level"}
+        for dest in HANDLING
+    ]
+
+
 def _take_over() -> list[dict[str, Any]]:
     return [
         {"trigger": "take_over", "source": HANDLING[:i], "dest": dest, "conditions": "lands_at_actor_level"}
@@ -129,6 +141,7 @@ TRANSITIONS: list[dict[str, Any]] = [
      "conditions": "has_message"},
     {"trigger": "confirm", "source": S.REPORTED_BACK.value, "dest": S.CLOSED.value},
     *_reopen(),
+    *_reopen_dispute(),
     {"trigger": "reject", "source": OPEN_UNRESOLVED, "dest": S.REJECTED.value, "conditions": "has_reason"},
     {"trigger": "withdraw", "source": NOT_FINAL, "dest": S.WITHDRAWN.value},
     {"trigger": "merge", "source": OPEN_UNRESOLVED, "dest": S.MERGED.value, "conditions": "has_merge_target"},
@@ -318,6 +331,14 @@ class Step:
         base = self.resolved_level or Level.GRID
         target = base if self.reopen_count == 0 else level_above(base)
         return _landing(event) == target
+
+    def lands_at_mediating_level(self, event: EventData) -> bool:
+        """Branch guard: a breached agreement returns the case to the level that mediated it (params' level)."""
+        wanted = self.params.get("level")
+        if wanted not in {level.value for level in HANDLING_LADDER}:
+            raise InvalidInput(N_("'%(trigger)s' needs the level that mediated"), field="level",
+                               trigger=event.event.name)
+        return _landing(event) == Level(wanted)
 
     def flag_supervision(self, event: EventData) -> None:
         """Callback: mark the case as under supervision (督办)."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.base.db import Base, UTCDateTime
+from workflow.base.vault import Encrypted, EncryptedJSON
 from workflow.org.models import Unit
 
 # The enumerations of schemas.vocabulary are stored as plain strings: a new state or
@@ -89,8 +90,9 @@ class CaseParty(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(64))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    # Encrypted at rest (workflow/base/vault.py); the tracking check decrypts the one reporter's phone.
+    name: Mapped[str] = mapped_column(Encrypted("case_parties.name"))
+    phone: Mapped[str | None] = mapped_column(Encrypted("case_parties.phone"))
 
     case: Mapped[Case] = relationship(back_populates="parties")
 
@@ -165,7 +167,8 @@ class InboxEvent(Base):
     source: Mapped[str] = mapped_column(String(500))
     event_id: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(100))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The event as received carries the reporter's name and phone: encrypted at rest.
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("inbox.data"))
     digest: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="pending")

@@ -17,6 +17,7 @@ _TOPIC = {
     "take_over": "case.taken_over",
     "send_back": "case.sent_back",
     "reopen": "case.reopened",
+    "reopen_dispute": "case.dispute_reopened",
     "urge": "case.urged",
     "supervise": "case.supervised",
     "warn": "case.deadline_warning",
@@ -35,7 +36,8 @@ _TO_RESIDENT = {"report_back": "case.reported_back", "reject": "case.rejected",
 _TO_FILER = {"dispatch": "case.dispatched", "emergency": "case.emergency", "escalate": "case.escalated",
              "deadline_passed": "case.escalated", "take_over": "case.taken_over", "send_back": "case.sent_back",
              "resolve": "case.resolved", "report_back": "case.reported_back", "confirm": "case.closed",
-             "reopen": "case.reopened", "reject": "case.rejected", "withdraw": "case.withdrawn",
+             "reopen": "case.reopened", "reopen_dispute": "case.reopened", "reject": "case.rejected",
+             "withdraw": "case.withdrawn",
              "merge": "case.merged", "approve_extension": "case.extended"}
 
 

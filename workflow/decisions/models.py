@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.base.db import Base, UTCDateTime
+from workflow.base.vault import Encrypted
 from workflow.org.models import Unit
 
 
@@ -115,8 +116,9 @@ class DecisionObjection(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(String(12))  # resolution or result
-    name: Mapped[str] = mapped_column(String(64))
-    phone: Mapped[str] = mapped_column(String(255))
+    # Encrypted at rest like a case's parties (workflow/base/vault.py): only the committee calls back.
+    name: Mapped[str] = mapped_column(Encrypted("decision_objections.name"))
+    phone: Mapped[str] = mapped_column(Encrypted("decision_objections.phone"))
     text: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answer: Mapped[str | None] = mapped_column(Text)

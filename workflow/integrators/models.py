@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.base.db import Base, UTCDateTime
+from workflow.base.vault import EncryptedJSON
 from workflow.cases.models import Case
 
 
@@ -56,7 +57,7 @@ class IntegratorRequest(Base):
     media_url: Mapped[str | None] = mapped_column(String(1000))
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Who submitted, as the client knows them; never shown back (personal data).
-    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    contact: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("integrator_requests.contact"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(lazy="joined")

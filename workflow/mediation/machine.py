@@ -77,6 +77,8 @@ RULES: dict[str, frozenset[MPosition]] = {
     "visit": frozenset({_G, _M}),
     "mediate_again": frozenset({_H}),
     "refer": frozenset({_H, _M}),
+    # The clock's own step (workflow/mediation/clock.py): no member fires it.
+    "deadline_passed": frozenset(),
 }
 TRIGGERS = frozenset(RULES)
 S = MState
@@ -111,7 +113,12 @@ TRANSITIONS: list[dict[str, Any]] = [
      "conditions": "valid_visit"},
     {"trigger": "mediate_again", "source": S.BREACHED.value, "dest": S.PROPOSED.value, "conditions": "has_reason"},
     {"trigger": "refer", "source": S.BREACHED.value, "dest": S.REFERRED.value, "conditions": "has_referral"},
+    # The time for mediating ran out: it goes to the level above, like a case (steps say where).
+    {"trigger": "deadline_passed", "source": [S.PROPOSED.value, S.IN_SESSION.value], "dest": None},
 ]
+# The two phases the clock watches: mediating (its deadline) and following up (the visits).
+MEDIATING = frozenset({MState.PROPOSED, MState.IN_SESSION})
+FOLLOWING = frozenset({MState.AGREED, MState.FOLLOWING_UP})
 
 
 def _text(value: Any) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.base.db import Base, UTCDateTime
+from workflow.base.vault import Encrypted, EncryptedJSON
 from workflow.cases.models import Case, CaseParty
 from workflow.org.models import Unit, User
 
@@ -26,8 +27,10 @@ class Mediation(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     proposed_by: Mapped[str] = mapped_column(String(64))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # From the case's deadline policy (30 days by default); shown, not yet armed on the clock.
+    # From the case's deadline policy (30 days by default), armed on the clock (workflow/mediation/clock.py).
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped when the mediation enters another phase: deadlines armed under an older token are stale.
+    clock_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     outcome: Mapped[str | None] = mapped_column(Text)
     # Members who revealed the parties in full (each a step on the timeline).
     revealed_to: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -57,7 +60,7 @@ class MediationParty(Base):
     case_party_id: Mapped[int] = mapped_column(ForeignKey("case_parties.id"))
     answer: Mapped[str | None] = mapped_column(String(4))
     given_as: Mapped[str | None] = mapped_column(String(20))
-    witness: Mapped[str | None] = mapped_column(String(100))
+    witness: Mapped[str | None] = mapped_column(Encrypted("mediation_parties.witness"))
     reason: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -89,7 +92,7 @@ class MediationSession(Base):
     held_on: Mapped[date] = mapped_column(Date)
     place: Mapped[str] = mapped_column(String(200))
     mediators: Mapped[list[str]] = mapped_column(JSON)
-    attendees: Mapped[list[str]] = mapped_column(JSON)
+    attendees: Mapped[list[str]] = mapped_column(EncryptedJSON("mediation_sessions.attendees"))  # names
     record: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -105,7 +108,8 @@ class Agreement(Base):
     mediation_id: Mapped[int] = mapped_column(ForeignKey("mediations.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     # Per party: case_party_id, sex, birth date or age, ID number, address (the name and phone are the case's).
-    party_facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Encrypted at rest: it holds ID numbers and home addresses.
+    party_facts: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON("agreements.party_facts"))
     facts: Mapped[str] = mapped_column(Text)
     responsibility: Mapped[str] = mapped_column(Text)
     # Each term: text, how, due (ISO date), party_id (who performs it, or None for all).
@@ -116,6 +120,9 @@ class Agreement(Base):
     superseded: Mapped[bool] = mapped_column(default=False)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # The same agreement laid out in Traditional Chinese, made at the same moment, for readers of zh_Hant.
+    pdf_hant: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256_hant: Mapped[str | None] = mapped_column(String(64))
 
     signatures: Mapped[list[AgreementSignature]] = relationship(order_by="AgreementSignature.id",
                                                                 cascade="all, delete-orphan")
@@ -130,7 +137,7 @@ class AgreementSignature(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
     signer: Mapped[str] = mapped_column(String(40))  # "party:<case_party_id>" or "mediator"
-    signer_name: Mapped[str] = mapped_column(String(64))
+    signer_name: Mapped[str] = mapped_column(Encrypted("agreement_signatures.signer_name"))
     method: Mapped[str] = mapped_column(String(20))  # on_screen or paper_photo
     image: Mapped[bytes] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(40))

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from schemas.policy import Duration
-from schemas.vocabulary import HANDLING_STATE, Level, PartyRole, Role
+from schemas.vocabulary import HANDLING_STATE, Level, PartyRole, Role, State
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, InvalidInput, InvalidTransition, NotFound, StaleVersion
 from workflow.cases.deadlines import policy_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
-from workflow.cases.steps import load_case_for_update
+from workflow.cases.steps import ActorContext, apply_trigger, load_case_for_update
 from workflow.cases.views import check_can_view
+from workflow.clock.deadlines import disarm
 from workflow.mediation.agreement_pdf import render_agreement
 from workflow.mediation.machine import FINAL, MPosition, MState, MStep, fire
 from workflow.mediation.models import (
@@ -36,6 +37,7 @@ from workflow.mediation.models import (
     MediationSession,
 )
 from workflow.mediation.signatures import decode_image
+from workflow.mediation.timers import FOLLOW_UP, RESOLVE, SUBJECT, WARN, arm_mediating, arm_visits, phase, visits_due
 from workflow.org.models import Unit, User
 from workflow.org.tree import ancestors
 
@@ -45,6 +47,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIME = "P30D calendar"
 # A branch mediates informally; the general branch's people's mediation committee formally.
 KIND_AT = {Level.BRANCH: "informal", Level.GENERAL_BRANCH: "committee"}
+# The case states a breach brings back to the mediating level (the case machine's reopen_dispute).
+REOPENABLE = frozenset({*(s.value for s in HANDLING_STATE.values()), State.RESOLVED.value, State.REPORTED_BACK.value,
+                        State.CLOSED.value})
 DISPUTE_ROLES = {PartyRole.APPLICANT, PartyRole.RESPONDENT, PartyRole.THIRD_PARTY}
 # Steps whose notice goes to the mediating unit (and so to its mediators).
 UNIT_TOPICS = {"proposed": "mediation.proposed", "fail": "mediation.failed", "effective": "mediation.agreed",
@@ -145,12 +150,13 @@ def propose(session: Session, case_id: int, user: User, mediators: list[str] | N
     mediation = Mediation(case=case, case_id=case.id, state=MState.PROPOSED.value, kind=KIND_AT[level],
                           unit_id=case.holding_unit_id, unit=case.holding_unit, proposed_by=user.name,
                           proposed_at=at, due_at=_due(session, case, at), revealed_to=[], updated_at=at,
-                          version=1)
+                          version=1, clock_token=1)
     session.add(mediation)
     mediation.parties = [MediationParty(case_party_id=p.id, case_party=p) for p in parties]
     mediation.mediators = [MediationMediator(user_id=pool[n].id, user=pool[n], assigned_by=user.name, assigned_at=at)
                            for n in dict.fromkeys(mediators or [])]
     session.flush()  # the mediation's id goes on the timeline
+    arm_mediating(session, mediation, at)
     event = _append(session, case, mediation, "proposed", user, mediation.kind, at)
     notice = _notify_unit(session, case, mediation, event, UNIT_TOPICS["proposed"], None)
     _flush(session, "case", case.id)
@@ -176,6 +182,16 @@ def get_mediation(session: Session, mediation_id: int) -> Mediation:
     if mediation is None:
         raise NotFound(N_("no mediation with id %(mediation_id)s"), mediation_id=mediation_id)
     return mediation
+
+
+def agreement_pdf_for(mediation: Mediation, language: str) -> tuple[bytes, int] | None:
+    """Return the PDF of the agreement in effect in the reader's script (zh_Hant, else Simplified), and its version."""
+    agreement = current_agreement(mediation)
+    if agreement is None or agreement.pdf is None:
+        return None
+    if language == "zh_Hant" and agreement.pdf_hant is not None:
+        return agreement.pdf_hant, agreement.version
+    return agreement.pdf, agreement.version
 
 
 def current_agreement(mediation: Mediation) -> Agreement | None:
@@ -270,10 +286,73 @@ def act(session: Session, mediation_id: int, trigger: str, user: User, params: d
     mediation.updated_at = at
     mediation.version += 1
     notices = _effects(session, case, mediation, trigger, user, parsed, before, at)
+    _rearm(session, case, mediation, before, at)
     _flush(session, "mediation", mediation.id)
     logger.info("mediation %s: %s %s -> %s by %s", mediation.id, trigger, before, mediation.state, user.name,
                 extra={"case_id": case.id, "mediation_id": mediation.id, "trigger": trigger})
     return Done(mediation, notices)
+
+
+def _rearm(session: Session, case: Case, mediation: Mediation, before: str, at: datetime) -> None:
+    """Re-arm the clock when the mediation enters another phase: mediating again, or following up."""
+    now = phase(mediation.state)
+    if now == phase(before):
+        return
+    mediation.clock_token += 1  # what was armed for the phase it left is stale; settled at once
+    disarm(session, SUBJECT, mediation.id, at)
+    if now == "mediating":  # mediated again after a breach, or an agreement in effect corrected
+        mediation.due_at = _due(session, case, at)
+        arm_mediating(session, mediation, at)
+    elif now == "following":
+        agreement = current_agreement(mediation)
+        arm_visits(session, mediation, visits_due(agreement.terms) if agreement else [], at)
+
+
+def clock_step(session: Session, case: Case, mediation: Mediation, kind: str) -> list[OutboxMessage]:
+    """Take the step a due deadline of a mediation asks; the caller locked the case and checked the token.
+
+    ``warn``: the mediators are reminded (day 20 of 30). ``resolve``: the machine's
+    ``deadline_passed``, then up one level: a branch's mediation goes to the general branch's
+    committee with a new deadline; a committee's is reported to the unit above. ``follow_up``:
+    the case's grid is told a visit is due.
+    """
+    at = wallclock.now()
+    watching = phase(mediation.state)
+    if kind == WARN and watching == "mediating":
+        event = _append(session, case, mediation, "warn", None, f"due {mediation.due_at.isoformat()}", at)
+        units = [mediation.unit_id, *sorted({m.user.unit_id for m in mediation.mediators} - {mediation.unit_id})]
+        return [_notify_unit(session, case, mediation, event, "mediation.deadline_warning", None, u) for u in units]
+    if kind == FOLLOW_UP and watching == "following":
+        event = _append(session, case, mediation, "visit_due", None, "", at)
+        return [_notify_unit(session, case, mediation, event, "mediation.visit_due", None, case.grid_unit_id)]
+    if kind == RESOLVE and watching == "mediating":
+        return _deadline_passed(session, case, mediation, at)
+    return []
+
+
+def _deadline_passed(session: Session, case: Case, mediation: Mediation, at: datetime) -> list[OutboxMessage]:
+    fire(step_of(session, mediation, None, {}), "deadline_passed")
+    mediation.updated_at = at
+    mediation.version += 1
+    was = mediation.unit
+    above = session.get(Unit, was.parent_id) if was.parent_id else None
+    if Level(was.level) == Level.BRANCH and above is not None and Level(above.level) == Level.GENERAL_BRANCH:
+        # The informal mediation ran out of time: the people's mediation committee takes it on afresh.
+        mediation.unit_id, mediation.unit = above.id, above
+        mediation.kind = KIND_AT[Level.GENERAL_BRANCH]
+        mediation.clock_token += 1
+        disarm(session, SUBJECT, mediation.id, at)
+        mediation.due_at = _due(session, case, at)
+        arm_mediating(session, mediation, at)
+        event = _append(session, case, mediation, "deadline_passed", None, f"{was.code}→{above.code}", at)
+        return [_notify_unit(session, case, mediation, event, "mediation.escalated", None, above.id),
+                _notify_unit(session, case, mediation, event, "mediation.escalated", None, was.id)]
+    # The committee's own time ran out: the unit above hears of it, as a case overdue at the top is supervised.
+    event = _append(session, case, mediation, "deadline_passed", None, "overdue", at)
+    told = [_notify_unit(session, case, mediation, event, "mediation.overdue", None, was.id)]
+    if above is not None:
+        told.append(_notify_unit(session, case, mediation, event, "mediation.overdue", None, above.id))
+    return told
 
 
 def _party_name(mediation: Mediation, party_id: int) -> str:
@@ -319,7 +398,7 @@ def _effects(session: Session, case: Case, mediation: Mediation, trigger: str, u
         if effective is not None:
             event = _append(session, case, mediation, "sign", user, text, at)
             effect = _append(session, case, mediation, "effective", user, f"v{effective.version} sha256:"
-                             f"{effective.sha256}", at)
+                             f"{effective.sha256} zh_Hant sha256:{effective.sha256_hant}", at)
             notices.append(_notify_unit(session, case, mediation, effect, UNIT_TOPICS["effective"], None))
             notices += _notify_parties(session, case, mediation, effective, effect)
             return notices
@@ -347,7 +426,24 @@ def _effects(session: Session, case: Case, mediation: Mediation, trigger: str, u
             # The mediators are told too, at their own units (the committee sits above a branch).
             for unit_id in sorted({m.user.unit_id for m in mediation.mediators} - {mediation.unit_id}):
                 notices.append(_notify_unit(session, case, mediation, event, topic, p.get("note"), unit_id))
+            notices += reopen_case(session, case, mediation, p.get("note"))
     return notices
+
+
+def reopen_case(session: Session, case: Case, mediation: Mediation, note: Any) -> list[OutboxMessage]:
+    """Send the case back to the level that mediated, through the case machine's ``reopen_dispute``.
+
+    The case may be handled anywhere, resolved, reported back or closed by the time the breach
+    is found; the case machine decides the way back and re-arms its clock. A case already
+    handled at the mediating level stays where it is: the breach notice was enough.
+    """
+    level = mediation.unit.level
+    if case.state == HANDLING_STATE[Level(level)].value or case.state not in REOPENABLE:
+        return []
+    reason = f"#{mediation.id} {note}".strip() if isinstance(note, str) else f"#{mediation.id}"
+    applied = apply_trigger(session, case, "reopen_dispute", ActorContext.system(),
+                            {"level": level, "reason": reason})
+    return applied.notices
 
 
 def _draft(mediation: Mediation, user: User, p: dict[str, Any], moved: str, at: datetime) -> str:
@@ -382,8 +478,11 @@ def _sign(mediation: Mediation, user: User, p: dict[str, Any], moved: str,
     if mediation.state != MState.AGREED:
         return text, None
     agreement.effective_at = at
-    agreement.pdf = render_agreement(mediation, agreement)
+    agreement.pdf = render_agreement(mediation, agreement, "zh_Hans")
     agreement.sha256 = hashlib.sha256(agreement.pdf).hexdigest()
+    # Both scripts are made and hashed at the moment it takes effect: each download is a copy of what was signed.
+    agreement.pdf_hant = render_agreement(mediation, agreement, "zh_Hant")
+    agreement.sha256_hant = hashlib.sha256(agreement.pdf_hant).hexdigest()
     return text, agreement
 
 

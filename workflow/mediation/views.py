@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schemas.mediation import AgreementOut, MediationOut, MediationPartyOut, SessionOut, SignatureOut
+from workflow.base import wallclock
 from workflow.base.errors import DomainError
 from workflow.base.privacy import mask_name, mask_phone
+from workflow.cases.models import Case, CaseEvent
 from workflow.cases.views import check_can_view
+from workflow.clock.models import Deadline
 from workflow.mediation.agreement_pdf import mask_address, mask_id
-from workflow.mediation.machine import FINAL, TRIGGERS, MPosition, MState, applies, check_actor
+from workflow.mediation.machine import FINAL, FOLLOWING, TRIGGERS, MPosition, MState, applies, check_actor
 from workflow.mediation.models import Mediation
 from workflow.mediation.steps import current_agreement, positions_of, signers, step_of
+from workflow.mediation.timers import FOLLOW_UP, SUBJECT, visits_due
 from workflow.org.models import User
-
-# Follow-up visits (回访), by default: a week after each performance date, a month after the last.
-VISIT_AFTER_EACH, VISIT_AFTER_LAST = timedelta(days=7), timedelta(days=30)
-
-
-def visits_due(terms: list[dict[str, object]]) -> list[date]:
-    """Return the dates of the follow-up visits of an agreement's terms, earliest first."""
-    dues = sorted({date.fromisoformat(str(t["due"])) for t in terms})
-    if not dues:
-        return []
-    return sorted({d + VISIT_AFTER_EACH for d in dues} | {dues[-1] + VISIT_AFTER_LAST})
-
 
 # The order the page offers them.
 ACTIONS = ("reveal", "assign", "consent", "session", "draft", "sign", "visit", "fail", "withdraw",
@@ -92,7 +86,7 @@ def mediation_view(session: Session, mediation: Mediation, user: User) -> Mediat
                                      else (s.signer_name if full else mask_name(s.signer_name) or ""),
                                      method=s.method, at=s.at) for s in agreement.signatures],
             to_sign=[] if agreement.effective_at else [s for s in signers(mediation) if s not in signed],
-            effective_at=agreement.effective_at, sha256=agreement.sha256,
+            effective_at=agreement.effective_at, sha256=agreement.sha256, sha256_hant=agreement.sha256_hant,
             pdf_url=f"/api/v1/mediations/{mediation.id}/agreement.pdf" if agreement.pdf else None,
             visits_due=visits_due(agreement.terms) if agreement.effective_at else [])
     return MediationOut(
@@ -103,4 +97,39 @@ def mediation_view(session: Session, mediation: Mediation, user: User) -> Mediat
         sessions=sessions, agreement=agreement_out, actions=available(session, mediation, user))
 
 
-__all__ = ["ACTIONS", "TRIGGERS", "available", "check_can_see", "mediation_view", "sees_in_full"]
+@dataclass(frozen=True)
+class VisitTask:
+    """A follow-up visit (回访) the case's grid has to make: the mediation, its case, when it is due."""
+
+    mediation_id: int
+    case_id: int
+    due_at: datetime
+    due_now: bool  # its day has come: the visit is to be made now
+
+
+def visit_tasks(session: Session, grid_unit_ids: set[int]) -> list[VisitTask]:
+    """Return the next follow-up visit of each agreement being followed up in these grids, soonest first.
+
+    The next visit is the first one armed for the agreement that is due after the last visit recorded
+    (a visit covers the dates due before it); an agreement whose visits are all made has none.
+    """
+    mediations = session.execute(
+        select(Mediation.id, Mediation.case_id, Mediation.clock_token).join(Case, Case.id == Mediation.case_id)
+        .where(Case.grid_unit_id.in_(grid_unit_ids), Mediation.state.in_([s.value for s in FOLLOWING]))).all()
+    tasks = []
+    for mid, case_id, token in mediations:
+        visited = session.scalar(select(func.max(CaseEvent.at)).where(
+            CaseEvent.case_id == case_id, CaseEvent.kind == "mediation.visit", CaseEvent.reason.like(f"#{mid} %")))
+        query = select(func.min(Deadline.due_at)).where(
+            Deadline.subject == SUBJECT, Deadline.subject_id == mid, Deadline.kind == FOLLOW_UP,
+            Deadline.token == token, Deadline.status != "stale")
+        if visited is not None:
+            query = query.where(Deadline.due_at > visited)
+        due = session.scalar(query)
+        if due is not None:
+            tasks.append(VisitTask(mid, case_id, due, due <= wallclock.now()))
+    return sorted(tasks, key=lambda t: t.due_at)
+
+
+__all__ = ["ACTIONS", "TRIGGERS", "VisitTask", "available", "check_can_see", "mediation_view", "sees_in_full",
+           "visit_tasks"]

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.base.db import Base, UTCDateTime
+from workflow.base.vault import Encrypted
 from workflow.cases.models import OutboxMessage
 from workflow.org.models import Unit
 
@@ -46,7 +47,8 @@ class Delivery(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(300))
     channel: Mapped[str] = mapped_column(String(20))
-    target: Mapped[str] = mapped_column(String(500))
+    # A resident's phone for an SMS: encrypted at rest.
+    target: Mapped[str] = mapped_column(Encrypted("deliveries.target"))
     secret: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(10))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))

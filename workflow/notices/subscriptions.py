@@ -18,8 +18,9 @@ TOPICS = (
     "case.dispatched", "case.emergency", "case.escalated", "case.taken_over", "case.sent_back", "case.reopened",
     "case.urged", "case.supervised", "case.supervision_flagged", "case.deadline_warning", "case.not_signed",
     "case.pause_requested", "case.paused", "case.pause_refused", "case.extension_requested", "case.extended",
-    "case.extension_refused",
+    "case.extension_refused", "case.dispute_reopened",
     "mediation.proposed", "mediation.failed", "mediation.agreed", "mediation.breached",
+    "mediation.deadline_warning", "mediation.escalated", "mediation.overdue", "mediation.visit_due",
 )
 
 

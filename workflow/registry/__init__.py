@@ -14,7 +14,7 @@ could not call ``cases`` without a cycle. So ``cases`` stays unaware of addresse
 resolves an address or a household id to a grid code with ``addresses.resolve`` and hands intake
 an ordinary event with ``grid`` filled in.
 
-Phones and ID numbers are kept in plain ``String`` columns (``registry_residents.phone`` /
-``id_number``, ``registry_party_members.phone``) sized for ciphertext, so that the privacy issue's
-encryption at rest can wrap them in an encrypting column type without changing the tables' shape.
+Residents' names, phones and ID numbers, and party members' phones, are encrypted at rest
+(``workflow/base/vault.py``); phones and ID numbers keep blind indexes (``phone_index``,
+``id_number_index``) for finding a household by phone and refusing one person twice.
 """

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from workflow.base import wallclock
 from workflow.base.errors import N_, InvalidInput
+from workflow.base.vault import blind
 from workflow.registry import idnumber, tags
 from workflow.registry.ledger import BY_KEY, COLUMNS, SEX_VALUES, header_map
 from workflow.registry.models import Address, Building, Household, RegistryStep, Resident
@@ -332,8 +333,10 @@ def _plan_and_store(session: Session, rows: list[Row], buildings: dict[tuple[str
                               [{"address_id": address_ids[k], "created_at": now} for k in new_households]).all()
         household_ids.update(zip(new_households, ids, strict=True))
     if new_residents:
+        # A bulk insert sets no attributes, so the blind indexes are computed here.
         session.execute(insert(Resident), [
-            {"household_id": home if isinstance(home, int) else household_ids[home], **values}
+            {"household_id": home if isinstance(home, int) else household_ids[home], **values,
+             "phone_index": blind(values["phone"], "phone"), "id_number_index": blind(values["id_number"], "id_number")}
             for home, values in new_residents])
     steps = [{"household_id": home if isinstance(home, int) else household_ids[home], "kind": "import",
               "actor": actor, "at": now, "detail": {"rows": rows_changed}}

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.base.db import Base, UTCDateTime
+from workflow.base.vault import Encrypted, EncryptedJSON, blind_index_column, keep_blind_index
 from workflow.org.models import Unit
 
 
@@ -55,19 +56,22 @@ class Household(Base):
 
 
 class Resident(Base):
-    """A member of a household. ``phone`` and ``id_number`` are sized for a later encrypting column type."""
+    """A member of a household; name, phone and ID number encrypted at rest, looked up by their blind indexes."""
 
     __tablename__ = "registry_residents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("registry_households.id"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Encrypted("registry_residents.name"))
     relation: Mapped[str] = mapped_column(String(20))
     sex: Mapped[str | None] = mapped_column(String(1))
     birth_date: Mapped[date | None] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(Encrypted("registry_residents.phone"))
+    # Finding a household by a caller's phone (addresses.search) compares this.
+    phone_index: Mapped[str | None] = mapped_column(blind_index_column(), index=True)
+    id_number: Mapped[str | None] = mapped_column(Encrypted("registry_residents.id_number"))
     # Unique: one person is in one household; the duplicate-person check of the import relies on it.
-    id_number: Mapped[str | None] = mapped_column(String(255), unique=True)
+    id_number_index: Mapped[str | None] = mapped_column(blind_index_column(), unique=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     household: Mapped[Household] = relationship(back_populates="residents")
@@ -77,12 +81,14 @@ class PartyMember(Base):
     """A party member of a branch: a central household (中心户) or an in-service member (在职党员进社区)."""
 
     __tablename__ = "registry_party_members"
-    __table_args__ = (UniqueConstraint("branch_unit_id", "name", "phone"),)
+    __table_args__ = (UniqueConstraint("branch_unit_id", "name", "phone_index"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     branch_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    phone: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(Encrypted("registry_party_members.phone"))
+    # One member per name and phone in a branch: the constraint compares the blind index.
+    phone_index: Mapped[str | None] = mapped_column(blind_index_column())
     # The household unit of the org tree when this member is a central household.
     household_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     central_household: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -114,7 +120,8 @@ class RegistryStep(Base):
     kind: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Names the residents added or changed: encrypted at rest.
+    detail: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("registry_steps.detail"), default=dict)
 
 
 class Visit(Base):
@@ -126,9 +133,14 @@ class Visit(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("registry_households.id"), index=True)
     visitor: Mapped[str] = mapped_column(String(64))
     visited_on: Mapped[date] = mapped_column(Date, index=True)
-    met: Mapped[str | None] = mapped_column(String(100))
+    met: Mapped[str | None] = mapped_column(Encrypted("registry_visits.met"))  # a resident's name
     # nothing | service (a need for a service) | risk (a tension, a resident in difficulty) | case
     outcome: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(2000))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+keep_blind_index(Resident.phone, "phone_index", "phone")
+keep_blind_index(Resident.id_number, "id_number_index", "id_number")
+keep_blind_index(PartyMember.phone, "phone_index", "phone")

@@ -32,10 +32,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     (RES, "report_back"): RB, (RES, "note"): RES,
     (RB, "confirm"): CL, (RB, "reopen"): G, (RB, "note"): RB,
     **{(s, "reveal"): s for s in (C, G, B, GB, ST, RES, RB)},
+    # A breached mediation agreement (issue 13) brings the case back to the level that mediated (params: branch),
+    # even from closed.
+    **{(s, "reopen_dispute"): B for s in (G, B, GB, ST, RES, RB, CL)},
 }
 
 PARAMS = {"reason": "why", "summary": "what was done", "message": "to the resident", "merge_into": 7,
-          "extend_by": "P3D"}
+          "extend_by": "P3D", "level": "branch"}
 
 
 def _step(state: str) -> Step:
@@ -65,7 +68,7 @@ def test_every_allowed_pair_names_a_real_trigger_and_state() -> None:
 @pytest.mark.parametrize(("state", "trigger", "missing"), [
     (G, "escalate", "reason"), (B, "send_back", "reason"), (G, "reject", "reason"),
     (G, "resolve", "summary"), (RES, "report_back", "message"), (G, "urge", "message"),
-    (G, "merge", "merge_into"),
+    (G, "merge", "merge_into"), (CL, "reopen_dispute", "level"),
 ])
 def test_guard_names_the_missing_field(state: str, trigger: str, missing: str) -> None:
     step = _step(state)

@@ -73,11 +73,6 @@ class Desk:
         return r.get_json()  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def desk(client: FlaskClient, engine: Engine, published: Published) -> Desk:
-    return Desk(client, engine, published)
-
-
 def _agreed(desk: Desk) -> tuple[int, int, list[int]]:
     case_id = desk.dispute_at_branch()
     r = desk.propose(BRANCH, case_id, mediators=[MEDIATOR])

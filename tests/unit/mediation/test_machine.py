@@ -60,6 +60,9 @@ MOVES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("agreed", "visit", {"finding": "breached", "note": "n"}, {}, "breached"),
     ("breached", "mediate_again", {"reason": "r"}, {}, "proposed"),
     ("breached", "refer", {"referred_to": "court", "reason": "r"}, {}, "referred"),
+    # The clock's step: the state stays, the steps move it up a level (tests/unit/mediation/test_clock.py).
+    ("proposed", "deadline_passed", {}, {"staff": False}, "proposed"),
+    ("in_session", "deadline_passed", {}, {"staff": False}, "in_session"),
 ]
 
 
@@ -85,7 +88,7 @@ def test_every_transition_of_the_table_is_exercised() -> None:
 def test_a_trigger_out_of_its_states_is_409(state: str, trigger: str) -> None:
     if applies(state, trigger):
         return
-    s = step(state)
+    s = step(state, staff=trigger != "deadline_passed")  # the clock's step is the engine's
     with pytest.raises(InvalidTransition):
         fire(s, trigger)
     assert s.state == state
@@ -106,6 +109,11 @@ def test_only_the_positions_of_the_rule_may_fire(trigger: str, state: str, posit
     else:
         with pytest.raises(Forbidden):
             fire(s, trigger)
+
+
+def test_no_member_fires_the_clocks_own_step() -> None:
+    with pytest.raises(Forbidden):
+        fire(step("proposed"), "deadline_passed")
 
 
 def test_nobody_without_a_position_acts() -> None:

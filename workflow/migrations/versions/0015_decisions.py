@@ -1,7 +1,7 @@
 """decisions: community decisions (四议两公开), their timeline, meetings, objections and documents
 
 Revision ID: 0015_decisions
-Revises: 0011_machine_kinds
+Revises: 0016_mediation_clock
 Create Date: 2026-12-02 03:20:33.034637
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_decisions"
-down_revision = "0011_machine_kinds"  # main has 0011 since the machine kinds; the lead re-chains at merge
+down_revision = "0016_mediation_clock"  # main's head when last merged; the lead re-chains at merge
 branch_labels = None
 depends_on = None
 
@@ -112,8 +112,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('decision_id', sa.Integer(), nullable=False),
     sa.Column('stage', sa.String(length=12), nullable=False),
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('phone', sa.String(length=255), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('phone', sa.Text(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('answer', sa.Text(), nullable=True),
