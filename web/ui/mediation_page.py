@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "draft": _l("Draft the agreement"), "sign": _l("Sign the agreement"), "visit": _l("Record a follow-up visit"),
     "fail": _l("Mediation failed"), "withdraw": _l("Withdraw the mediation"),
     "mediate_again": _l("Mediate again"), "refer": _l("Refer the parties elsewhere"),
+    "confirmation": _l("Record an application for judicial confirmation"),
 }
 STATE_LABELS = {
     "proposed": _l("waiting for consent"), "in_session": _l("in session"), "agreed": _l("agreement in effect"),

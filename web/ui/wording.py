@@ -94,6 +94,8 @@ _STEPS: dict[str, LazyString] = {
     "mediation.warn": _l("Mediation deadline approaching"),
     "mediation.deadline_passed": _l("Mediation deadline passed"),
     "mediation.visit_due": _l("Follow-up visit due"),
+    "mediation.confirmation": _l("Application for judicial confirmation recorded"),
+    "mediation.confirmation_reminder": _l("Parties reminded of judicial confirmation"),
     # Retention (workflow/retention): the case's personal data anonymised after the retention period.
     "retention.anonymise": _l("Personal data anonymised (retention period over)"),
 }

@@ -77,6 +77,8 @@ RULES: dict[str, frozenset[MPosition]] = {
     "visit": frozenset({_G, _M}),
     "mediate_again": frozenset({_H}),
     "refer": frozenset({_H, _M}),
+    # The parties applied to a court for judicial confirmation (人民调解法 art. 33): no day-20 reminder then.
+    "confirmation": frozenset({_H, _M}),
     # The clock's own step (workflow/mediation/clock.py): no member fires it.
     "deadline_passed": frozenset(),
 }
@@ -111,6 +113,8 @@ TRANSITIONS: list[dict[str, Any]] = [
      "conditions": ["valid_visit", "found_all_performed"]},
     {"trigger": "visit", "source": [S.AGREED.value, S.FOLLOWING_UP.value], "dest": S.FOLLOWING_UP.value,
      "conditions": "valid_visit"},
+    {"trigger": "confirmation", "source": [S.AGREED.value, S.FOLLOWING_UP.value], "dest": None,
+     "conditions": "has_note"},
     {"trigger": "mediate_again", "source": S.BREACHED.value, "dest": S.PROPOSED.value, "conditions": "has_reason"},
     {"trigger": "refer", "source": S.BREACHED.value, "dest": S.REFERRED.value, "conditions": "has_referral"},
     # The time for mediating ran out: it goes to the level above, like a case (steps say where).
@@ -151,6 +155,11 @@ class MStep:
     def has_reason(self, event: EventData) -> bool:
         """Guard: failing, withdrawing, correcting and mediating again say why."""
         self._need("reason", event.event.name)
+        return True
+
+    def has_note(self, event: EventData) -> bool:
+        """Guard: recording an application for judicial confirmation says which court and when."""
+        self._need("note", event.event.name)
         return True
 
     def has_mediators(self, event: EventData) -> bool:

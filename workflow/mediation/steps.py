@@ -25,7 +25,7 @@ from workflow.cases.deadlines import policy_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
 from workflow.cases.steps import ActorContext, apply_trigger, load_case_for_update
 from workflow.cases.views import check_can_view
-from workflow.clock.deadlines import disarm
+from workflow.clock.deadlines import arm_subject, disarm
 from workflow.mediation.agreement_pdf import render_agreement
 from workflow.mediation.machine import FINAL, MPosition, MState, MStep, fire
 from workflow.mediation.models import (
@@ -37,7 +37,18 @@ from workflow.mediation.models import (
     MediationSession,
 )
 from workflow.mediation.signatures import decode_image
-from workflow.mediation.timers import FOLLOW_UP, RESOLVE, SUBJECT, WARN, arm_mediating, arm_visits, phase, visits_due
+from workflow.mediation.timers import (
+    CONFIRMATION,
+    CONFIRMATION_REMINDER,
+    FOLLOW_UP,
+    RESOLVE,
+    SUBJECT,
+    WARN,
+    arm_mediating,
+    arm_visits,
+    phase,
+    visits_due,
+)
 from workflow.org.models import Unit, User
 from workflow.org.tree import ancestors
 
@@ -306,6 +317,9 @@ def _rearm(session: Session, case: Case, mediation: Mediation, before: str, at: 
     elif now == "following":
         agreement = current_agreement(mediation)
         arm_visits(session, mediation, visits_due(agreement.terms) if agreement else [], at)
+        if before == MState.IN_SESSION.value:  # newly in effect: remind of judicial confirmation on day 20
+            arm_subject(session, SUBJECT, mediation.id, CONFIRMATION, mediation.unit.level,
+                        at + CONFIRMATION_REMINDER, mediation.clock_token, at, case_id=mediation.case_id)
 
 
 def clock_step(session: Session, case: Case, mediation: Mediation, kind: str) -> list[OutboxMessage]:
@@ -327,7 +341,19 @@ def clock_step(session: Session, case: Case, mediation: Mediation, kind: str) ->
         return [_notify_unit(session, case, mediation, event, "mediation.visit_due", None, case.grid_unit_id)]
     if kind == RESOLVE and watching == "mediating":
         return _deadline_passed(session, case, mediation, at)
+    if kind == CONFIRMATION and watching == "following" and not _applied(session, mediation):
+        event = _append(session, case, mediation, "confirmation_reminder", None, "", at)
+        return [_notify_unit(session, case, mediation, event, "mediation.confirmation_reminder", None),
+                *_notify_parties(session, case, mediation, current_agreement(mediation), event,
+                                 "mediation.confirmation_reminder")]
     return []
+
+
+def _applied(session: Session, mediation: Mediation) -> bool:
+    """Tell whether an application for judicial confirmation was recorded for this mediation."""
+    return session.scalar(select(CaseEvent.id).where(
+        CaseEvent.case_id == mediation.case_id, CaseEvent.kind == "mediation.confirmation",
+        CaseEvent.reason.like(f"#{mediation.id} %")).limit(1)) is not None
 
 
 def _deadline_passed(session: Session, case: Case, mediation: Mediation, at: datetime) -> list[OutboxMessage]:
@@ -411,6 +437,8 @@ def _effects(session: Session, case: Case, mediation: Mediation, trigger: str, u
                 party.answered_at = None
     elif trigger == "visit":
         text = f"{moved}: {p['finding']}: {p['note']}"
+    elif trigger == "confirmation":
+        text = f"{moved}: {p['note']}"
     elif trigger == "refer":
         mediation.outcome = f"{p['referred_to']}: {p['reason']}"
         text = f"{moved}: {mediation.outcome}"
@@ -486,14 +514,13 @@ def _sign(mediation: Mediation, user: User, p: dict[str, Any], moved: str,
     return text, agreement
 
 
-def _notify_parties(session: Session, case: Case, mediation: Mediation, agreement: Agreement,
-                    event: CaseEvent) -> list[OutboxMessage]:
+def _notify_parties(session: Session, case: Case, mediation: Mediation, agreement: Agreement | None,
+                    event: CaseEvent, topic: str = "mediation.agreed") -> list[OutboxMessage]:
     """Tell each party by SMS the terms that concern them and their dates; never the other's data."""
     rows = []
     for party in mediation.parties:
-        terms = [t for t in agreement.terms if t.get("party_id") in (None, party.case_party_id)]
+        terms = [t for t in (agreement.terms if agreement else []) if t.get("party_id") in (None, party.case_party_id)]
         message = "; ".join(f"{t['text']} ({t['how']}, {t['due']})" for t in terms)
-        topic = "mediation.agreed"
         row = OutboxMessage(kind="notify_party", topic=topic, case_id=case.id, case_event=event, unit_id=None,
                             payload={"case_id": case.id, "seq": event.seq, "category": case.category,
                                      "severity": case.severity, "level": case.level, "message": message,

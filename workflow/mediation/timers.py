@@ -28,7 +28,9 @@ from workflow.mediation.machine import FOLLOWING, MEDIATING, MState
 from workflow.mediation.models import Mediation
 
 SUBJECT = "mediation"
-WARN, RESOLVE, FOLLOW_UP = "warn", "resolve", "follow_up"
+WARN, RESOLVE, FOLLOW_UP, CONFIRMATION = "warn", "resolve", "follow_up", "confirmation"
+# 人民调解法 art. 33: judicial confirmation within 30 days; the parties are reminded on day 20 unless they applied.
+CONFIRMATION_REMINDER = timedelta(days=20)
 # The reminder comes when two thirds of the time are used: day 20 of the default 30 days.
 WARN_AT = 2 / 3
 # Follow-up visits (回访), by default: a week after each performance date, a month after the last.

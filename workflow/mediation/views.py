@@ -23,7 +23,7 @@ from workflow.mediation.timers import FOLLOW_UP, SUBJECT, visits_due
 from workflow.org.models import User
 
 # The order the page offers them.
-ACTIONS = ("reveal", "assign", "consent", "session", "draft", "sign", "visit", "fail", "withdraw",
+ACTIONS = ("reveal", "assign", "consent", "session", "draft", "sign", "visit", "confirmation", "fail", "withdraw",
            "mediate_again", "refer")
 
 

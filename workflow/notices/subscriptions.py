@@ -21,6 +21,7 @@ TOPICS = (
     "case.extension_refused", "case.dispute_reopened",
     "mediation.proposed", "mediation.failed", "mediation.agreed", "mediation.breached",
     "mediation.deadline_warning", "mediation.escalated", "mediation.overdue", "mediation.visit_due",
+    "mediation.confirmation_reminder",
 )
 
 

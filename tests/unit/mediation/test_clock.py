@@ -93,7 +93,7 @@ def test_an_agreement_in_effect_replaces_the_deadline_by_the_follow_up_visits(de
     [_, (_, due)] = _armed(desk, mid)
     for signer in (f"party:{parties[0]}", f"party:{parties[1]}", "mediator"):
         desk.ok(MEDIATOR, mid, "sign", signer=signer, signature=png())
-    visits = _armed(desk, mid)
+    visits = [(k, d) for k, d in _armed(desk, mid) if k == "follow_up"]
     # A week after each performance date (12-20, 12-31) and a month after the last.
     assert [(k, d.date()) for k, d in visits] == [
         ("follow_up", date(2026, 12, 27)), ("follow_up", date(2027, 1, 7)), ("follow_up", date(2027, 1, 30))]
@@ -133,3 +133,25 @@ def test_the_grid_leaders_queue_lists_the_next_follow_up_visit_until_it_is_made(
     assert "2027-01-07" in queue and "2026-12-27" not in queue
     # The branch's inbox has no such list: the visits are the grid's.
     assert 'id="visit-tasks"' not in Browser(app, desk.engine, BRANCH).get("/inbox").text
+
+
+def test_on_day_20_the_parties_are_reminded_of_judicial_confirmation_unless_they_applied(desk: Desk) -> None:
+    reminded = []
+    for applied in (False, True):
+        _, mid, parties = _agreed(desk)
+        for signer in (f"party:{parties[0]}", f"party:{parties[1]}", "mediator"):
+            desk.ok(MEDIATOR, mid, "sign", signer=signer, signature=png())
+        [(_, day_20)] = [(k, d) for k, d in _armed(desk, mid) if k == "confirmation"]
+        with unit_of_work(desk.engine) as session:
+            m = session.get(Mediation, mid)
+            assert m is not None
+            effective = m.agreements[-1].effective_at
+        assert effective is not None and day_20 - effective == timedelta(days=20)
+        if applied:
+            desk.ok(BRANCH, mid, "confirmation", note="2026-12-10 双方共同向区人民法院申请司法确认")
+        _run_clock(desk, day_20 + timedelta(minutes=1))
+        with unit_of_work(desk.engine) as session:
+            reminded.append(sorted(r.kind for r in session.scalars(select(OutboxMessage).where(
+                OutboxMessage.topic == "mediation.confirmation_reminder",
+                OutboxMessage.payload["mediation_id"].as_integer() == mid))))
+    assert reminded == [["notify_party", "notify_party", "notify_unit"], []]

@@ -59,6 +59,8 @@ MOVES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("following_up", "visit", {"finding": "breached", "note": "n"}, {}, "breached"),
     ("agreed", "visit", {"finding": "breached", "note": "n"}, {}, "breached"),
     ("breached", "mediate_again", {"reason": "r"}, {}, "proposed"),
+    ("agreed", "confirmation", {"note": "n"}, {}, "agreed"),
+    ("following_up", "confirmation", {"note": "n"}, {}, "following_up"),
     ("breached", "refer", {"referred_to": "court", "reason": "r"}, {}, "referred"),
     # The clock's step: the state stays, the steps move it up a level (tests/unit/mediation/test_clock.py).
     ("proposed", "deadline_passed", {}, {"staff": False}, "proposed"),
