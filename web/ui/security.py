@@ -18,6 +18,16 @@ from workflow.base.private_files import private_dir
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
 
+# Endpoints that count their own limit (web/api/throttle.py) and carry no Flask-Limiter one.
+SELF_LIMITED = frozenset({"events.post_event"})
+
+
+@limiter.request_filter
+def _counts_itself() -> bool:
+    # Flask-Limiter looks for limits on every request (about 6 % of a single-event intake's CPU
+    # in-process); intake has none of its own there, so the look-up ends here.
+    return request.endpoint in SELF_LIMITED
+
 # Everything the pages load comes from the app itself: no CDN, no inline script or style.
 CSP = {
     "default-src": "'self'",
