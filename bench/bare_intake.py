@@ -13,12 +13,11 @@ import json
 import os
 
 from flask import Flask, Response, request
-from sqlalchemy import text
-
-from workflow.base.db import make_engine
+from sqlalchemy import create_engine, text
 
 app = Flask(__name__)
-engine = make_engine(os.environ["DATABASE_URL"])
+# gridcase's pool size, and no ping before use (the web app does none either): the floor.
+engine = create_engine(os.environ["DATABASE_URL"], pool_size=5, max_overflow=10)
 _INSERT = text("INSERT INTO bench_bare_events (source, event_id, data) VALUES (:source, :event_id, :data) "
                "RETURNING id")
 

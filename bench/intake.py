@@ -8,9 +8,11 @@ What it does, all on 127.0.0.1:
 
 1. Prepares the benchmark database (the name must contain ``bench``; its ``public`` schema is
    dropped and re-created, migrated, the demo org loaded) and a table ``bench_bare_events``.
-2. Measures, in turn, the bare baseline, gridcase's intake, and the bare baseline again (the
-   baseline is the mean of the two runs; their spread shows how noisy the shared machine was).
-   Each is served by gunicorn with the Procfile's settings (2 workers of 4 threads) and loaded
+2. Measures the bare baseline and gridcase's intake in turn, ``--rounds`` times (default 3),
+   bare first in odd rounds and intake first in even ones, so that a machine getting busier or
+   quieter weighs on both alike. Each round gives a ratio; the figures printed are the medians
+   over the rounds (``bare_spread`` is the spread of the bare runs, max minus min over their
+   median: how noisy the shared machine was). Each is served by gunicorn with the Procfile's settings (2 workers of 4 threads) and loaded
    by ``wrk`` (C, event-driven: little CPU per request, so the figure is the server's and not
    the client's) for a warm-up and then ``--duration`` seconds. A Lua script gives every
    request a unique CloudEvent ``id``, so every request is a new event (no idempotent replay).
@@ -25,7 +27,13 @@ What it does, all on 127.0.0.1:
 3. Checks that every request answered 2xx with no socket error, and that the database holds
    a stored event for every completed request; prints the details, and last
    ``intake_per_s=… bare_per_s=… intake_vs_bare=… intake_p50_ms=… intake_p95_ms=…
-   intake_p99_ms=… bare_p50_ms=… bare_p95_ms=… bare_p99_ms=… bare_spread=…``.
+   intake_p99_ms=… bare_p50_ms=… bare_p95_ms=… bare_p99_ms=… bare_spread=… rounds=…``.
+
+``--profile FILE`` samples the intake's gunicorn workers with py-spy (``pip install py-spy``;
+``--py-spy`` names the binary) during every measured intake run (only the thread holding the GIL: where the CPU goes, not
+the waits on the database or Redis, which the requests in flight overlap), writes the stacks to FILE
+(collapsed, one ``frame;frame;… count`` line per stack, as flamegraph tools read them) and
+prints the functions that take the largest share of the samples.
 
 Every process it starts is stopped on the way out, also on an error or Ctrl-C.
 Exit codes: 0 figures printed, 1 the benchmark failed, 2 wrk is missing.
@@ -41,9 +49,11 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 import httpx
 from sqlalchemy import Engine, text
@@ -54,6 +64,7 @@ from workflow.base.db import make_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (  # noqa: E402
+    LOG_MARKERS,
     BenchError,
     Processes,
     check_local,
@@ -62,6 +73,7 @@ from bench.support import (  # noqa: E402
     flush_broker,
     free_port,
     log,
+    report_logs,
     reset_database,
     scalar_int,
     sigterm_as_interrupt,
@@ -159,16 +171,36 @@ def start_bare(procs: Processes, args: argparse.Namespace) -> str:
     return base
 
 
-def measure(args: argparse.Namespace, wrk: str, script: Path, procs: Processes, engine: Engine, target: str) -> Load:
-    """Start ``target``'s server, warm it up, load it, check every answered request left a row, stop it."""
+def measure(args: argparse.Namespace, wrk: str, script: Path, procs: Processes, engine: Engine, target: str,
+            profile: Path | None = None) -> Load:
+    """Start ``target``'s server, warm it up, load it, check every answered request left a row, stop it.
+
+    With ``profile``, py-spy samples the server's workers during the measured run and adds its stacks there.
+    """
     base = start_bare(procs, args) if target == "bare" else start_web(procs, args.web_workers, args.web_threads)
+    spy: subprocess.Popen[bytes] | None = None
     try:
         url = f"{base}/api/v1/events"
         if args.warmup > 0:
             run_wrk(args, wrk, script, url, f"warm-{uuid.uuid4().hex[:8]}", args.warmup, target)
         run = f"{target}-{uuid.uuid4().hex[:8]}"
+        if profile is not None:
+            server = procs.running[-1].popen.pid
+            raw = profile.with_suffix(f".{run}.txt")
+            spy = subprocess.Popen([args.py_spy, "record", "--subprocesses", "--gil", "--format", "raw",
+                                    "--rate", "100", "--duration", f"{args.duration:.0f}", "--pid", str(server),
+                                    "--output", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         load = run_wrk(args, wrk, script, url, run, args.duration, target)
+        if spy is not None and profile is not None:
+            spy.wait(timeout=60)
+            spy = None
+            with profile.open("a", encoding="utf-8") as out:
+                out.write(raw.read_text(encoding="utf-8"))
+            raw.unlink()
     finally:
+        if spy is not None:
+            spy.kill()
+            spy.wait()
         procs.stop()
     stored = scalar_int(engine, "SELECT count(*) FROM bench_bare_events WHERE event_id LIKE :p", p=f"{run}-%") \
         if target == "bare" else \
@@ -178,6 +210,33 @@ def measure(args: argparse.Namespace, wrk: str, script: Path, procs: Processes, 
     log(f"  {target}: {load.per_s:.1f} events/s ({load.requests} in {load.seconds:.1f} s), "
         f"p50 {load.p50_ms:.1f} ms, p95 {load.p95_ms:.1f} ms, p99 {load.p99_ms:.1f} ms")
     return load
+
+
+def summarise_profile(path: Path, top: int = 30) -> None:
+    """Print the functions on the most sampled stacks: share of samples anywhere on the stack, and at its top."""
+    total = 0
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        # py-spy's frames read "function (file:line)"; the line number would split one function in many.
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        total += n
+        for frame in set(frames):
+            inclusive[frame] += n
+        own[frames[-1]] += n
+    if not total:
+        log(f"py-spy wrote no samples to {path}")
+        return
+    log(f"profile: {total} samples in {path}; share of samples with the function on the stack (and at its top)")
+    for frame, n in inclusive.most_common(top):
+        log(f"  {100 * n / total:5.1f} % ({100 * own[frame] / total:4.1f} %)  {frame}")
+    log("at the top of the stack:")
+    for frame, n in own.most_common(top // 2):
+        log(f"  {100 * n / total:5.1f} %  {frame}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -192,9 +251,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
                         help="PostgreSQL benchmark database (wiped: its name must contain 'bench')")
     parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL, help="Redis database intake publishes to")
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of runs (bare and intake); medians are printed")
+    parser.add_argument("--profile", type=Path, help="sample the intake server with py-spy into this file")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy binary")
     args = parser.parse_args(argv)
-    if args.duration <= 0 or args.warmup < 0 or args.threads < 1 or args.connections < args.threads:
-        parser.error("--duration above 0, --warmup not negative, --connections at least --threads")
+    if (args.duration <= 0 or args.warmup < 0 or args.threads < 1 or args.connections < args.threads
+            or args.rounds < 1):
+        parser.error("--duration above 0, --warmup not negative, --connections at least --threads, --rounds at least 1")
     return args
 
 
@@ -222,24 +285,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             with engine.begin() as conn:
                 conn.execute(text("CREATE TABLE bench_bare_events (id bigserial PRIMARY KEY, source text NOT NULL, "
                                   "event_id text NOT NULL, data jsonb, UNIQUE (source, event_id))"))
-            log(f"gridcase intake vs bare: wrk -t{args.threads} -c{args.connections}, {args.duration:g} s each")
-            first = measure(args, wrk, script, procs, engine, "bare")
-            intake = measure(args, wrk, script, procs, engine, "intake")
-            last = measure(args, wrk, script, procs, engine, "bare")
+            log(f"gridcase intake vs bare: wrk -t{args.threads} -c{args.connections}, {args.duration:g} s each, "
+                f"{args.rounds} rounds")
+            if args.profile is not None:
+                args.profile.write_text("", encoding="utf-8")
+            rounds: list[tuple[Load, Load]] = []
+            for r in range(args.rounds):
+                order = ("bare", "intake") if r % 2 == 0 else ("intake", "bare")
+                got = {t: measure(args, wrk, script, procs, engine, t, args.profile if t == "intake" else None)
+                       for t in order}
+                rounds.append((got["intake"], got["bare"]))
+                log(f"  round {r + 1}: intake_vs_bare={got['intake'].per_s / got['bare'].per_s:.2f}")
             engine.dispose()
     except BenchError as exc:
         log(f"benchmark failed: {exc}")
+        report_logs(procs.logs, markers=(*LOG_MARKERS, '"status": 4', '"status": 5'))
         return 1
     finally:
         procs.stop()
         flush_broker(args.broker_url, "--broker-url redis://…")
         shutil.rmtree(home, ignore_errors=True)
-    bare = (first.per_s + last.per_s) / 2
-    spread = abs(first.per_s - last.per_s) / bare
-    print(f"intake_per_s={intake.per_s:.1f} bare_per_s={bare:.1f} intake_vs_bare={intake.per_s / bare:.2f} "
-          f"intake_p50_ms={intake.p50_ms:.1f} intake_p95_ms={intake.p95_ms:.1f} intake_p99_ms={intake.p99_ms:.1f} "
-          f"bare_p50_ms={(first.p50_ms + last.p50_ms) / 2:.1f} bare_p95_ms={(first.p95_ms + last.p95_ms) / 2:.1f} "
-          f"bare_p99_ms={(first.p99_ms + last.p99_ms) / 2:.1f} bare_spread={spread:.2f}")
+    if args.profile is not None:
+        summarise_profile(args.profile)
+    intakes, bares = [i for i, _ in rounds], [b for _, b in rounds]
+    bare_rates = [b.per_s for b in bares]
+    spread = (max(bare_rates) - min(bare_rates)) / median(bare_rates)
+
+    def med(loads: list[Load], figure: str) -> float:
+        return median(float(getattr(load, figure)) for load in loads)
+
+    print(f"intake_per_s={med(intakes, 'per_s'):.1f} bare_per_s={med(bares, 'per_s'):.1f} "
+          f"intake_vs_bare={median(i.per_s / b.per_s for i, b in rounds):.2f} "
+          f"intake_p50_ms={med(intakes, 'p50_ms'):.1f} intake_p95_ms={med(intakes, 'p95_ms'):.1f} "
+          f"intake_p99_ms={med(intakes, 'p99_ms'):.1f} bare_p50_ms={med(bares, 'p50_ms'):.1f} "
+          f"bare_p95_ms={med(bares, 'p95_ms'):.1f} bare_p99_ms={med(bares, 'p99_ms'):.1f} "
+          f"bare_spread={spread:.2f} rounds={args.rounds}")
     return 0
 
 

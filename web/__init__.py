@@ -60,7 +60,9 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
     if database_url.startswith("sqlite:///"):
         private_dir(config.data_dir())
     app.extensions[EXTENSION] = {
-        "engine": settings.get("ENGINE") or engine_for(database_url),
+        # No ping before each request's statements: a connection lost with a database restart
+        # fails its request with a 503 (or is retried, on intake) and the pool starts afresh.
+        "engine": settings.get("ENGINE") or engine_for(database_url, pre_ping=False),
         "publish_event": settings.get("PUBLISH_EVENT") or _broker_publish_event,
         "publish_notices": settings.get("PUBLISH_NOTICES") or _broker_publish_notices,
         "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker

@@ -90,6 +90,15 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_hijack_root_logger": False,
+        # A safety net, not a cure: a pool child whose resident memory passes this after a task
+        # is replaced by a fresh one (the next task waits for its start, about a second). In
+        # bench/memory.py (2026-12-02, 110,000 events of the 300,000 asked in the 35 minutes the
+        # busy machine allowed) the two children grew from 194 and 172 MB at 10,000 events to
+        # 211 and 219 MB at 60,000 while caches and the allocator's arenas filled, then by 0.5
+        # and 3.5 MB over the last 50,000: settling, not a leak. The limit is some 2.5 times
+        # that plateau, so it never fires in normal work, and it stops a real leak long before
+        # the out-of-memory killer would take the worker down with the task it holds.
+        "worker_max_memory_per_child": int(os.environ.get("GRIDCASE_WORKER_MAX_MEMORY_MB", "512")) * 1024,  # KiB
         # Each queue on its own exchange and key: with the defaults all three would be bound
         # to "events", and a message sent to that exchange would land in every queue.
         "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],

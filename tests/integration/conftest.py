@@ -165,7 +165,7 @@ def live(pg_engine: Engine, pg_url: str, redis_client: redis.Redis, tokens: dict
     need_services()
     app = create_app({"DATABASE_URL": pg_url})
     yield Live(engine=pg_engine, redis=redis_client, api=Api(app.test_client(), tokens), workers=[worker])
-    engine_for(pg_url).dispose()
+    engine_for(pg_url, pre_ping=False).dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import g, request, url_for
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import ValidationError
@@ -153,6 +153,7 @@ def _post_batch(holder: KeyHolder | None) -> Any:
     if new:
         # One task drains every pending row (workers/kick.py): the batch needs only one.
         publish_event(min(new))
+    g.events_in_answer = len(answers)  # counted by web/request_log.py
     return [_answer(a).model_dump() for a in answers], 202
 
 

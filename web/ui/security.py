@@ -18,6 +18,16 @@ from workflow.base.private_files import private_dir
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[])
 
+# Endpoints that count their own limit (web/api/throttle.py) and carry no Flask-Limiter one.
+SELF_LIMITED = frozenset({"events.post_event"})
+
+
+@limiter.request_filter
+def _counts_itself() -> bool:
+    # Flask-Limiter looks for limits on every request (about 6 % of a single-event intake's CPU
+    # in-process); intake has none of its own there, so the look-up ends here.
+    return request.endpoint in SELF_LIMITED
+
 # Everything the pages load comes from the app itself: no CDN, no inline script or style.
 CSP = {
     "default-src": "'self'",
@@ -29,6 +39,45 @@ CSP = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+
+
+class HeadersOnce(Talisman):  # type: ignore[misc]  # flask-talisman ships no type hints
+    """Talisman with its per-request work done once: the same headers, worked out per view and per scheme.
+
+    Talisman rebuilds each answer's options (eight dict look-ups, three times a request) and
+    its policy strings on every request, about a tenth of a single-event intake's CPU
+    (``bench/intake.py --profile``). Nothing of that changes between two requests to the same
+    view over the same scheme unless a nonce is in the policy, so the options are kept per
+    endpoint and the headers per (endpoint, https): each is computed by Talisman itself,
+    the first time.
+    """
+
+    def __init__(self, app: Flask, **kwargs: object) -> None:
+        """Install Talisman on ``app`` with ``kwargs``, with empty caches."""
+        self._options: dict[str | None, dict[str, object]] = {}
+        self._headers: dict[tuple[str | None, bool], list[tuple[str, str]]] = {}
+        super().__init__(app, **kwargs)
+
+    def _get_local_options(self) -> dict[str, object]:
+        options = self._options.get(request.endpoint)
+        if options is None:
+            options = self._options[request.endpoint] = super()._get_local_options()
+        return options
+
+    def _set_response_headers(self, response: Response) -> Response:
+        if self._get_local_options().get("content_security_policy_nonce_in"):
+            return super()._set_response_headers(response)  # type: ignore[no-any-return]
+        secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+        key = (request.endpoint, secure)
+        headers = self._headers.get(key)
+        if headers is None:
+            probe = Response()
+            before = set(probe.headers.keys())
+            super()._set_response_headers(probe)
+            headers = self._headers[key] = [(k, v) for k, v in probe.headers.items() if k not in before]
+        for name, value in headers:
+            response.headers[name] = value
+        return response
 
 
 def https_only() -> bool:
@@ -97,7 +146,7 @@ def init(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     csrf.init_app(app)
     secure = https_only()
-    Talisman(
+    HeadersOnce(
         app,
         force_https=secure,
         strict_transport_security=secure,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, select, text, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.events import SUBMITTED, CaseSubmittedEvent, CloudEvent
@@ -261,8 +261,18 @@ def accept_submission(engine: Engine, event: CaseSubmittedEvent) -> Accepted:
         EventConflict: the event id was used before for different content.
     """
     try:
-        with unit_of_work(engine) as session:
-            return submit_case(session, event)
+        try:
+            with unit_of_work(engine) as session:
+                return submit_case(session, event)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The pooled connection was dead (the database restarted since it was last used; the
+            # web app does not ping before use): the pool has dropped it, so one more try gets a new
+            # one. Even if the lost commit went through, the retry is safe: it meets the stored
+            # event and gets its answer. A database still away raises again, a 503 to the client.
+            with unit_of_work(engine) as session:
+                return submit_case(session, event)
     except IntegrityError:
         with unit_of_work(engine) as session:
             seen = answer_again(session, event)

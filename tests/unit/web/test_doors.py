@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -72,3 +73,32 @@ def test_a_refusal_does_not_name_the_grid_a_case_belongs_to(
     assert "XY-01-A-1" not in refused.get_data(as_text=True)
     page = Browser(app, engine, OTHER_LEADER).get(f"/cases/{answer['case_id']}")
     assert page.status_code == 403 and "XY-01-A-1" not in page.text
+
+
+def test_json_answers_carry_the_pages_security_headers_every_time(client: FlaskClient) -> None:
+    page = client.get("/login")
+    answers = [post_event(client, event()) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202] * 3
+    for answer in answers:
+        for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
+            assert answer.headers[name] == page.headers[name], name
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        assert "Strict-Transport-Security" not in answer.headers  # plain HTTP: no HSTS
+
+
+def test_over_https_json_answers_add_hsts_and_plain_http_is_sent_there(
+        engine: Engine, published: Published, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDCASE_HTTPS", "1")
+    app = create_app({"ENGINE": engine, "DATABASE_URL": str(engine.url),
+                      "PUBLISH_EVENT": published.events.append, "PUBLISH_NOTICES": published.notices.extend})
+    client = app.test_client()
+    body = json.dumps(event(), ensure_ascii=False)
+    for _ in range(2):
+        secure = client.post("/api/v1/events", data=body, content_type="application/cloudevents+json",
+                             base_url="https://localhost")
+        assert secure.status_code == 202
+        assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert secure.headers["X-Frame-Options"] == "DENY"
+    plain = client.post("/api/v1/events", data=body, content_type="application/cloudevents+json")
+    assert plain.status_code in (301, 302) and plain.headers["Location"].startswith("https://")
+    assert "Strict-Transport-Security" not in plain.headers
