@@ -90,7 +90,7 @@ FACTS_SQL = """
 INSERT INTO analysis_case_facts (case_id, grid_unit_id, channel, category, severity, state, received_at, ended_at,
     contact_due_at, contact_at, responded, contact_work_s, resolved_at, in_grid, resolution_work_s, settled_at,
     on_time, overdue_at, supervised_at, closed_at, closed_by_resident, reopen_count, reopened_at, answered_at,
-    answer_resolved, answer_satisfaction, derived_at)
+    answer_resolved, answer_satisfaction, mediation_ended_at, mediation_agreed, derived_at)
 SELECT c.id, c.grid_unit_id, c.channel, c.category, c.severity, c.state, c.submitted_at,
        CASE WHEN c.state = 'closed' THEN c.submitted_at + interval '5 days' END,
        c.submitted_at + interval '24 hours',
@@ -108,6 +108,7 @@ SELECT c.id, c.grid_unit_id, c.channel, c.category, c.severity, c.state, c.submi
        CASE WHEN c.state = 'closed' AND c.id % 10 < 7 THEN c.submitted_at + interval '5 days' END,
        CASE WHEN c.state = 'closed' AND c.id % 10 < 7 THEN (ARRAY['yes','yes','yes','partly','no'])[1 + c.id % 5] END,
        CASE WHEN c.state = 'closed' AND c.id % 10 < 7 THEN 1 + (c.id * 7) % 5 END,
+       CASE WHEN c.id % 25 = 0 THEN c.submitted_at + interval '10 days' END, c.id % 25 = 0 AND c.id % 100 <> 0,
        now()
 FROM cases AS c
 """
