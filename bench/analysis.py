@@ -61,7 +61,7 @@ from bench.support import (  # noqa: E402
     vacuum_analyze,
 )
 from workflow.analysis import rollup  # noqa: E402
-from workflow.analysis.models import CaseFacts  # noqa: E402
+from workflow.analysis.models import CaseFacts, DailyTally  # noqa: E402
 from workflow.base.db import make_engine, unit_of_work  # noqa: E402
 from workflow.base.schema import upgrade  # noqa: E402
 
@@ -128,12 +128,13 @@ def generate(engine: Engine, cases: int) -> None:
 
 
 def recreate_indexes(engine: Engine) -> None:
-    """Drop and create the facts table's indexes as the models define them now (a reused database may predate them)."""
-    for index in cast(Table, CaseFacts.__table__).indexes:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
-            index.create(conn)
-    vacuum_analyze(engine, ["analysis_case_facts"])
+    """Drop and create the facts' and tallies' indexes as the models define them now (a reused database may predate them)."""
+    for model in (CaseFacts, DailyTally):
+        for index in cast(Table, model.__table__).indexes:
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+                index.create(conn)
+    vacuum_analyze(engine, ["analysis_case_facts", "analysis_daily"])
 
 
 def prepare(url: str, cases: int, reuse: bool) -> None:
@@ -161,7 +162,7 @@ def prepare(url: str, cases: int, reuse: bool) -> None:
         began = time.monotonic()
         with unit_of_work(engine) as session:
             rollup.rebuild(session)
-        vacuum_analyze(engine, ["analysis_daily"])
+        vacuum_analyze(engine, ["analysis_daily", "analysis_daily_digests"])
         log(f"built the daily tallies from the facts in {time.monotonic() - began:.0f} s "
             "(what 'gridcase analysis refresh --all' does after deriving)")
     finally:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflow.analysis import digest
@@ -100,10 +100,17 @@ def _medians(session: Session, groups: Mapping[str, Sequence[int]], period: Peri
     """
     grids = sorted({g for ids in groups.values() for g in ids})
     per_grid: dict[tuple[int, str], digest.Bins] = defaultdict(dict)
-    rows = select(G.grid_unit_id, G.figure, G.bins).where(G.grid_unit_id.in_(grids), G.day >= period.first,
-                                                         G.day <= period.last)
-    for grid, figure_name, bins in session.execute(rows):
-        digest.merge(per_grid[(grid, figure_name)], bins)
+    # The database adds the days' histograms up per grid (json_each: one row per bucket), so only a
+    # grid's month of buckets crosses the wire, not each day's document.
+    each = (func.json_each if is_sqlite(session.get_bind().engine) else func.json_each_text)(G.bins)
+    bucket = each.table_valued("key", "value", name="bucket")
+    rows = (select(G.grid_unit_id, G.figure, bucket.c.key, func.sum(cast(bucket.c.value, Integer)))
+            .select_from(G).join(bucket, true())
+            .where(G.grid_unit_id.in_(grids), G.day >= period.first, G.day <= period.last)
+            .group_by(G.grid_unit_id, G.figure, bucket.c.key))
+    for grid, figure_name, key, count in session.execute(rows):
+        if count:
+            per_grid[(grid, figure_name)][str(key)] = int(count)
     for figure in FIGURES:
         if figure.kind is not Kind.MEDIAN:
             continue

@@ -110,6 +110,11 @@ class DailyTally(Base):
     """
 
     __tablename__ = "analysis_daily"
+    # By measure first: the cases open in a period sum two measures over a year of days, the weekly
+    # trend eight over six months, the hot spots one per category; the primary key (by day) would
+    # read every measure of those days.
+    __table_args__ = (Index("ix_analysis_daily_measure", "measure", "grid_unit_id", "day",
+                            postgresql_include=["value"]),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     grid_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)

@@ -32,6 +32,9 @@ def upgrade() -> None:
                                 name=op.f("fk_analysis_daily_digests_grid_unit_id_units")),
         sa.PrimaryKeyConstraint("day", "grid_unit_id", "figure", name=op.f("pk_analysis_daily_digests")),
     )
+    with op.batch_alter_table("analysis_daily", schema=None) as batch_op:
+        batch_op.create_index("ix_analysis_daily_measure", ["measure", "grid_unit_id", "day"], unique=False,
+                              postgresql_include=["value"])
     with op.batch_alter_table("analysis_case_facts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mediation_ended_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("mediation_agreed", sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -46,4 +49,6 @@ def downgrade() -> None:
         batch_op.drop_column("mediation_agreed")
         batch_op.drop_column("mediation_ended_at")
     op.drop_table("analysis_daily_digests")
+    with op.batch_alter_table("analysis_daily", schema=None) as batch_op:
+        batch_op.drop_index("ix_analysis_daily_measure")
     op.execute("DELETE FROM analysis_daily WHERE measure LIKE 'kind.%'")
