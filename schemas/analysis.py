@@ -106,7 +106,7 @@ class ExportPath(BaseModel):
 
 
 class ExportQuery(KpiQuery):
-    """For a figure's cases: the unit, the period, the figure and its part (ignored for queue and inbox)."""
+    """For a figure's cases: the unit, the period, the figure and its part (queue and inbox check the period only)."""
 
     kpi: str | None = Field(None, pattern=KPI_PATTERN,
                             description="For kind=figure: a figure's name, as in /api/v1/analysis/kpis/cases")

@@ -129,10 +129,11 @@ def listed(session: Session, user: User, kind: str, args: dict[str, str | None])
                            kinds=", ".join(KINDS))
     if (kind == "inbox" and user.role not in INBOX_ROLES) or (kind == "figure" and user.role not in FIGURE_ROLES):
         raise Forbidden(N_("your role does not take the list '%(kind)s' out"), kind=kind)
+    # Checked for every list, so a malformed date is refused even where the list does not read it.
+    period = parse_period(args.get("from"), args.get("to"))
     if kind != "figure":
         listing = worklists.queue if kind == "queue" else worklists.inbox
         return [row.id for row in listing(session, user, wallclock.now())], {}
-    period = parse_period(args.get("from"), args.get("to"))
     unit = unit_in_scope(session, user, args.get("unit"))
     part = args.get("part") or "numerator"
     if part not in ("numerator", "denominator"):
