@@ -61,7 +61,7 @@ from bench.support import (  # noqa: E402
     vacuum_analyze,
 )
 from workflow.analysis import rollup  # noqa: E402
-from workflow.analysis.models import CaseFacts  # noqa: E402
+from workflow.analysis.models import CaseFacts, DailyTally  # noqa: E402
 from workflow.base.db import make_engine, unit_of_work  # noqa: E402
 from workflow.base.schema import upgrade  # noqa: E402
 
@@ -90,7 +90,7 @@ FACTS_SQL = """
 INSERT INTO analysis_case_facts (case_id, grid_unit_id, channel, category, severity, state, received_at, ended_at,
     contact_due_at, contact_at, responded, contact_work_s, resolved_at, in_grid, resolution_work_s, settled_at,
     on_time, overdue_at, supervised_at, closed_at, closed_by_resident, reopen_count, reopened_at, answered_at,
-    answer_resolved, answer_satisfaction, derived_at)
+    answer_resolved, answer_satisfaction, mediation_ended_at, mediation_agreed, derived_at)
 SELECT c.id, c.grid_unit_id, c.channel, c.category, c.severity, c.state, c.submitted_at,
        CASE WHEN c.state = 'closed' THEN c.submitted_at + interval '5 days' END,
        c.submitted_at + interval '24 hours',
@@ -108,6 +108,7 @@ SELECT c.id, c.grid_unit_id, c.channel, c.category, c.severity, c.state, c.submi
        CASE WHEN c.state = 'closed' AND c.id % 10 < 7 THEN c.submitted_at + interval '5 days' END,
        CASE WHEN c.state = 'closed' AND c.id % 10 < 7 THEN (ARRAY['yes','yes','yes','partly','no'])[1 + c.id % 5] END,
        CASE WHEN c.state = 'closed' AND c.id % 10 < 7 THEN 1 + (c.id * 7) % 5 END,
+       CASE WHEN c.id % 25 = 0 THEN c.submitted_at + interval '10 days' END, c.id % 25 = 0 AND c.id % 100 <> 0,
        now()
 FROM cases AS c
 """
@@ -127,12 +128,13 @@ def generate(engine: Engine, cases: int) -> None:
 
 
 def recreate_indexes(engine: Engine) -> None:
-    """Drop and create the facts table's indexes as the models define them now (a reused database may predate them)."""
-    for index in cast(Table, CaseFacts.__table__).indexes:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
-            index.create(conn)
-    vacuum_analyze(engine, ["analysis_case_facts"])
+    """Drop and create the facts' and tallies' indexes as the models define them now (a reused database may predate them)."""
+    for model in (CaseFacts, DailyTally):
+        for index in cast(Table, model.__table__).indexes:
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+                index.create(conn)
+    vacuum_analyze(engine, ["analysis_case_facts", "analysis_daily"])
 
 
 def prepare(url: str, cases: int, reuse: bool) -> None:
@@ -160,7 +162,7 @@ def prepare(url: str, cases: int, reuse: bool) -> None:
         began = time.monotonic()
         with unit_of_work(engine) as session:
             rollup.rebuild(session)
-        vacuum_analyze(engine, ["analysis_daily"])
+        vacuum_analyze(engine, ["analysis_daily", "analysis_daily_digests"])
         log(f"built the daily tallies from the facts in {time.monotonic() - began:.0f} s "
             "(what 'gridcase analysis refresh --all' does after deriving)")
     finally:

@@ -12,7 +12,7 @@ DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # The figures whose cases can be listed (the composite has none of its own), and how received narrows;
 # tests/unit/analysis/test_kpi_access.py checks this list against workflow/analysis/definitions.py.
 LISTED_FIGURES = ("received", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate",
-                  "in_grid_rate", "redo_rate", "participation_rate", "overdue", "supervised",
+                  "in_grid_rate", "redo_rate", "participation_rate", "mediation_success_rate", "overdue", "supervised",
                   "median_contact_hours", "median_resolution_hours")
 KPI_PATTERN = r"^(" + "|".join(LISTED_FIGURES) + r"|received\.(channel|category|severity)\.[^.]+)$"
 Day = Annotated[str, Field(pattern=DAY_PATTERN, json_schema_extra={"format": "date"})]
@@ -95,3 +95,34 @@ class KpiCasesOut(BaseModel):
     period_to: date = Field(alias="to")
     count: int
     case_ids: list[int]
+
+
+class ExportPath(BaseModel):
+    """Which case list to take out."""
+
+    kind: Literal["queue", "inbox", "figure"] = Field(
+        description="queue: the open cases of the caller's subtree; inbox: those the caller's unit holds "
+                    "(party units' roles); figure: the cases behind a figure (the analysis roles; kpi needed)")
+
+
+class ExportQuery(KpiQuery):
+    """For a figure's cases: the unit, the period, the figure and its part (queue and inbox check the period only)."""
+
+    kpi: str | None = Field(None, pattern=KPI_PATTERN,
+                            description="For kind=figure: a figure's name, as in /api/v1/analysis/kpis/cases")
+    part: Literal["numerator", "denominator"] = "numerator"
+
+
+class ExportOut(BaseModel):
+    """A case list as exported: the rows the CSV and XLSX files hold, masked as the caller's role requires.
+
+    Names, phones and descriptions are in full only for the cases the caller's unit handles now;
+    each such case gets a ``reveal`` step on its timeline naming the export.
+    """
+
+    export_id: int = Field(description="The export's record (who, when, which cases, how many in full)")
+    kind: str
+    count: int
+    unmasked: int = Field(description="How many rows show the reporter's name, phone and description in full")
+    columns: list[str]
+    rows: list[dict[str, str | int | None]]

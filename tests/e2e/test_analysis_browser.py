@@ -102,10 +102,32 @@ def test_the_dashboard_on_a_phone_and_at_a_desk(browser: object, up: Up, shots: 
         page.click("#report-download")
     book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert tuple(book.sheetnames) == SHEETS
+    # The same report to print, and as a PDF.
+    page.click("#report-print")
+    page.wait_for_load_state()
+    printable = page.url
+    assert "Cases by category" in page.text_content("main") and "Mediation success rate" in page.text_content("main")
+    page.screenshot(path=str(shots / "07-report-printable-desk-en.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator("header nav").is_hidden() and page.locator(".report-actions").is_hidden()
+    page.screenshot(path=str(shots / "08-report-as-printed.png"), full_page=True)
+    page.emulate_media(media="screen")
+    with page.expect_download() as pdf:
+        page.click(".report-actions a[href$='.pdf']")
+    assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
     page.goto(f"{base}/analysis?unit=XY")
     page.emulate_media(media="print")
     assert page.locator("header nav").is_hidden()
     page.screenshot(path=str(shots / "06-dashboard-as-printed.png"), full_page=True)
     desk.close()
+
+    phone = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)  # type: ignore[attr-defined]
+    page = phone.new_page()
+    log_in(page, up, "xy.street", logins["xy.street"])
+    page.goto(printable)
+    assert "按类别的案件" in page.text_content("main") and "调解成功率" in page.text_content("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(shots / "09-report-printable-phone-zh-Hans.png"), full_page=True)
+    phone.close()
     print(f"\nscreenshots: {shots}")
     assert "Traceback" not in up.log(), up.log()[-3000:]

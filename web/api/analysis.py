@@ -8,10 +8,22 @@ from flask import request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
-from schemas.analysis import DefinitionOut, FigureOut, KpiCasesOut, KpiCasesQuery, KpiOut, KpiQuery, UnitFiguresOut
+from schemas.analysis import (
+    DefinitionOut,
+    ExportOut,
+    ExportPath,
+    ExportQuery,
+    FigureOut,
+    KpiCasesOut,
+    KpiCasesQuery,
+    KpiOut,
+    KpiQuery,
+    UnitFiguresOut,
+)
 from web.api.auth import SECURITY, current_user, staff_required
 from web.api.errors import documented
 from web.session import db_session
+from workflow.analysis import exports
 from workflow.analysis.aggregate import scorecard
 from workflow.analysis.definitions import FIGURES, text
 from workflow.analysis.kpis import UnitFigures, case_ids
@@ -69,3 +81,26 @@ def get_kpi_cases(query: KpiCasesQuery) -> Any:
     out = KpiCasesOut(unit=code, kpi=query.kpi, part=query.part, **{"from": period.first, "to": period.last},
                       count=len(ids), case_ids=ids)
     return out.model_dump(mode="json", by_alias=True)
+
+
+@api.get("/exports/<kind>", summary="Export a case list as JSON (logged)",
+         responses={200: ExportOut, **documented(401, 403, 404, 422)})
+@staff_required
+def get_export(path: ExportPath, query: ExportQuery) -> Any:
+    """The rows of my queue, my unit's inbox or a figure's cases, as the files hold them; every export on record.
+
+    Masked as on the pages: in full only for the cases the caller's unit handles now, each of
+    which gets a ``reveal`` step on its timeline naming the export.
+    """
+    language = pick_language(request.headers.get("Accept-Language"))
+    args = {"unit": query.unit, "from": query.from_, "to": query.to, "kpi": query.kpi, "part": query.part}
+    with db_session() as session:
+        user = current_user()
+        ids, params = exports.listed(session, user, path.kind, args)
+        found = exports.table(session, user, ids, language)
+        entry = exports.record(session, user, path.kind, params, ids, "json", found)
+        export_id = entry.id
+    out = ExportOut(export_id=export_id, kind=path.kind, count=len(found.rows), unmasked=found.unmasked,
+                    columns=list(exports.COLUMNS), rows=[dict(zip(exports.COLUMNS, row, strict=True))
+                                                          for row in found.rows])
+    return out.model_dump(mode="json")

@@ -35,7 +35,8 @@ html_errors(bp)
 LIST_MAX = 500
 
 TILES = ("received", "composite", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate",
-         "in_grid_rate", "redo_rate", "participation_rate", "overdue", "supervised", "median_contact_hours",
+         "in_grid_rate", "redo_rate", "participation_rate", "mediation_success_rate", "overdue", "supervised",
+         "median_contact_hours",
          "median_resolution_hours")
 COLUMNS = ("received", "composite", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate",
            "in_grid_rate", "redo_rate", "overdue")

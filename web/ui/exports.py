@@ -8,15 +8,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.session import db_session
-from web.ui.accounts import ANALYSIS_ROLES, PARTY_ROLES, login_required, member, member_row
+from web.ui.accounts import login_required, member_row
 from web.ui.errors import html_errors
 from web.ui.i18n import current_language
 from workflow.analysis import exports
-from workflow.analysis.kpis import case_ids
-from workflow.analysis.periods import parse_period
-from workflow.analysis.scope import unit_in_scope
 from workflow.base import wallclock
-from workflow.cases import worklists
 
 bp = Blueprint("exports", __name__)
 html_errors(bp)
@@ -27,7 +23,6 @@ HEADERS = {
     "deadline_at": _l("Deadline"), "supervised": _l("Supervised"), "reopened": _l("Reopened"),
     "reporter": _l("Reporter"), "reporter_phone": _l("Reporter's phone"), "description": _l("Description"),
 }
-KINDS = ("queue", "inbox", "figure")
 _TYPES = {"csv": "text/csv; charset=utf-8",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -36,28 +31,13 @@ _TYPES = {"csv": "text/csv; charset=utf-8",
 @login_required
 def export(kind: str, file_format: str) -> ResponseReturnValue:
     """Send a case list as a file; the export is put on record with the cases it held."""
-    if kind not in KINDS or file_format not in exports.FORMATS:
+    if kind not in exports.KINDS or file_format not in exports.FORMATS:
         abort(404)
-    role = member().role
-    if (kind == "inbox" and role not in PARTY_ROLES) or (kind == "figure" and role not in ANALYSIS_ROLES):
-        abort(403)
-    params: dict[str, str] = {}
     with db_session() as session:
         user = member_row(session)
-        if kind == "figure":
-            period = parse_period(request.args.get("from"), request.args.get("to"))
-            unit = unit_in_scope(session, user, request.args.get("unit"))
-            part = request.args.get("part", "numerator")
-            if part not in ("numerator", "denominator"):
-                abort(422)
-            params = {"unit": unit.code, "from": period.first.isoformat(), "to": period.last.isoformat(),
-                      "kpi": request.args.get("kpi", ""), "part": part}
-            ids = case_ids(session, unit, period, params["kpi"], part)  # type: ignore[arg-type]
-        else:
-            listing = worklists.queue if kind == "queue" else worklists.inbox
-            ids = [row.id for row in listing(session, user, wallclock.now())]
+        ids, params = exports.listed(session, user, kind, dict(request.args.items()))
         found = exports.table(session, user, ids, current_language())
-        exports.record(session, user, kind, params, ids, file_format, found.unmasked)
+        exports.record(session, user, kind, params, ids, file_format, found)
     headers = [str(HEADERS[c]) for c in exports.COLUMNS]
     title = {"queue": _("My queue"), "inbox": _("Inbox of my unit"), "figure": _("Cases")}[kind]
     body = (exports.to_csv(headers, found.rows) if file_format == "csv"

@@ -2,8 +2,8 @@
 
 ``kpis.compute`` says the same in Python over rows (the tests' reference); this module sums the
 daily tallies (``rollup``: a few thousand rows for a street's month or six months of weeks) for
-rates and counts, and reads the facts table only for the medians and the breakdowns of the
-period's cases (each dated fact has an index with the grid, ``models``).
+rates, counts and breakdowns, and merges the daily digests for the medians (``digest``). It
+reads the facts table only for a median over at most ``digest.EXACT_UP_TO`` cases.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from workflow.analysis import digest
 from workflow.analysis.definitions import BREAKDOWNS, FIGURES, Figure, Kind
 from workflow.analysis.kpis import Scorecard, UnitFigures, Value, child_units, composite, facts_as_of, subtree
 from workflow.analysis.models import CaseFacts as F
+from workflow.analysis.models import DailyDigest as G
 from workflow.analysis.models import DailyTally as D
 from workflow.analysis.periods import Period
+from workflow.analysis.rollup import KIND_PREFIX
 from workflow.analysis.settings import Weights, analysis_settings
 from workflow.base.db import is_sqlite
 from workflow.org.models import Unit
@@ -32,7 +35,6 @@ class Tally:
 
     top: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     below: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    measured: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     median: dict[str, tuple[float | None, int]] = field(default_factory=dict)
     breakdowns: dict[str, dict[str, int]] = field(default_factory=lambda: {n: defaultdict(int) for n in BREAKDOWNS})
 
@@ -55,12 +57,19 @@ def tally(session: Session, groups: Mapping[str, Sequence[int]], period: Period,
             group_of[unit_id].append(name)
     grids = sorted(group_of)
     out = {name: Tally() for name in groups}
-    # Rates and counts: the period's daily tallies, summed per grid.
+    # Rates, counts and the breakdowns of the cases received: the period's daily tallies, summed per grid.
     summed = (select(D.grid_unit_id, D.measure, func.sum(D.value))
               .where(D.grid_unit_id.in_(grids), D.day >= period.first, D.day <= period.last,
                      D.measure.not_like("open.%"))
               .group_by(D.grid_unit_id, D.measure))
+    if not with_breakdowns:
+        summed = summed.where(D.measure.not_like(f"{KIND_PREFIX}%"))
     for grid, measure, value in session.execute(summed):
+        if measure.startswith(KIND_PREFIX):
+            dimension, _, code = measure[len(KIND_PREFIX):].partition(".")
+            for group in group_of[grid]:
+                out[group].breakdowns[dimension][code] += int(value or 0)
+            continue
         name, _, part = measure.partition(".")
         for group in group_of[grid]:
             (out[group].top if part == "top" else out[group].below)[name] += int(value or 0)
@@ -76,40 +85,54 @@ def tally(session: Session, groups: Mapping[str, Sequence[int]], period: Period,
             for figure in FIGURES:
                 if figure.kind is Kind.COUNT:
                     out[group].below[figure.name] += sign * int(value or 0)
-    for figure in FIGURES:
-        if figure.kind is Kind.MEDIAN and figure.dated and figure.measure_sql:
-            wanted = {k: v for k, v in groups.items() if median_groups is None or k in median_groups}
-            _medians(session, figure, wanted, grids, group_of, period, out)
-    if with_breakdowns:
-        kinds = (select(F.grid_unit_id, F.channel, F.category, F.severity, func.count())
-                 .where(F.grid_unit_id.in_(grids), _within("received_at", period))
-                 .group_by(F.grid_unit_id, F.channel, F.category, F.severity))
-        for grid, channel, category, severity, count in session.execute(kinds):
-            for name in group_of[grid]:
-                for dimension, key in zip(BREAKDOWNS, (channel, category, severity), strict=True):
-                    out[name].breakdowns[dimension][key] += int(count)
+    wanted = {k: v for k, v in groups.items() if median_groups is None or k in median_groups}
+    if wanted:
+        _medians(session, wanted, period, out)
     return out
 
 
-def _medians(session: Session, figure: Figure, groups: Mapping[str, Sequence[int]], grids: list[int],
-             group_of: Mapping[int, list[str]], period: Period, out: dict[str, Tally]) -> None:
+def _medians(session: Session, groups: Mapping[str, Sequence[int]], period: Period, out: dict[str, Tally]) -> None:
+    """Each group's medians from the daily digests: ~30 rows a grid and figure, whatever the number of cases.
+
+    A group that measured at most ``digest.EXACT_UP_TO`` cases reads their exact values instead
+    (cheap at that size), so a small unit's median is exact; a larger one's is within
+    ``digest.RELATIVE_ACCURACY`` of it.
+    """
+    grids = sorted({g for ids in groups.values() for g in ids})
+    per_grid: dict[tuple[int, str], digest.Bins] = defaultdict(dict)
+    # The database adds the days' histograms up per grid (json_each: one row per bucket), so only a
+    # grid's month of buckets crosses the wire, not each day's document.
+    each = (func.json_each if is_sqlite(session.get_bind().engine) else func.json_each_text)(G.bins)
+    bucket = each.table_valued("key", "value", name="bucket")
+    rows = (select(G.grid_unit_id, G.figure, bucket.c.key, func.sum(cast(bucket.c.value, Integer)))
+            .select_from(G).join(bucket, true())
+            .where(G.grid_unit_id.in_(grids), G.day >= period.first, G.day <= period.last)
+            .group_by(G.grid_unit_id, G.figure, bucket.c.key))
+    for grid, figure_name, key, count in session.execute(rows):
+        if count:
+            per_grid[(grid, figure_name)][str(key)] = int(count)
+    for figure in FIGURES:
+        if figure.kind is not Kind.MEDIAN:
+            continue
+        for name, ids in groups.items():
+            bins = digest.merged(per_grid[(g, figure.name)] for g in ids if (g, figure.name) in per_grid)
+            count = sum(bins.values())
+            if 0 < count <= digest.EXACT_UP_TO:
+                out[name].median[figure.name] = (_exact_median(session, figure, ids, period), count)
+            else:
+                out[name].median[figure.name] = (digest.median(bins), count)
+
+
+def _exact_median(session: Session, figure: Figure, ids: Sequence[int], period: Period) -> float | None:
     measure = getattr(F, figure.measure_sql or "")
     assert figure.dated is not None
+    where = (F.grid_unit_id.in_(list(ids)), _within(figure.dated, period), measure.is_not(None))
     if is_sqlite(session.get_bind().engine):
-        values = select(F.grid_unit_id, measure).where(F.grid_unit_id.in_(grids), _within(figure.dated, period),
-                                                       measure.is_not(None))
-        for grid, value in session.execute(values):
-            for name in group_of[grid]:
-                if name in groups:
-                    out[name].measured[figure.name].append(float(value))
-        return
-    # PostgreSQL computes the median itself (percentile_cont: the mean of the two middle values,
-    # as statistics.median), so a month of a street's cases never crosses the wire.
-    for name, ids in groups.items():
-        median, count = session.execute(
-            select(func.percentile_cont(0.5).within_group(measure), func.count(measure))
-            .where(F.grid_unit_id.in_(list(ids)), _within(figure.dated, period), measure.is_not(None))).one()
-        out[name].median[figure.name] = (float(median) if median is not None else None, int(count))
+        values = [float(v) for v in session.scalars(select(measure).where(*where))]
+        return statistics.median(values) if values else None
+    # percentile_cont: the mean of the two middle values, as statistics.median.
+    median = session.scalar(select(func.percentile_cont(0.5).within_group(measure)).where(*where))
+    return float(median) if median is not None else None
 
 
 def values_of(tallied: Tally, weights: Weights) -> dict[str, Value]:
@@ -123,14 +146,10 @@ def values_of(tallied: Tally, weights: Weights) -> dict[str, Value]:
         elif figure.kind is Kind.RATE:
             top, below = tallied.top[name], tallied.below[name]
             out[name] = Value(name, figure.kind, top, below, round(top / below, 4) if below else None)
-        elif figure.kind is Kind.MEDIAN and name in tallied.median:
-            seconds, count = tallied.median[name]
+        elif figure.kind is Kind.MEDIAN:
+            seconds, count = tallied.median.get(name, (None, 0))
             median = round(seconds / 3600, 2) if seconds is not None else None
             out[name] = Value(name, figure.kind, count, count, median)
-        elif figure.kind is Kind.MEDIAN:
-            hours = [v / 3600 for v in tallied.measured[name]]
-            median = round(statistics.median(hours), 2) if hours else None
-            out[name] = Value(name, figure.kind, len(hours), len(hours), median)
     out["composite"] = composite(out, weights)
     return out
 

@@ -12,7 +12,9 @@ from schemas.vocabulary import Level
 from workflow.analysis.aggregate import scorecard, tally, values_of, weekly
 from workflow.analysis.kpis import Scorecard, Value, subtree
 from workflow.analysis.models import CaseFacts as F
+from workflow.analysis.models import DailyTally as D
 from workflow.analysis.periods import Period, weeks_back
+from workflow.analysis.rollup import KIND_PREFIX
 from workflow.analysis.settings import AnalysisSettings, analysis_settings
 from workflow.cases.models import Case, Evaluation
 from workflow.org.models import Unit
@@ -80,11 +82,15 @@ def trend(session: Session, unit_ids: list[int], last: date, settings: AnalysisS
 def hot_spots(session: Session, unit_ids: list[int], period: Period, threshold: int) -> HotSpots:
     """Count the period's cases by grid and category, hiding the small cells (DOMAIN.md: counts ≥ 5)."""
     counts: dict[tuple[int, str], int] = {}
-    query = (select(F.grid_unit_id, F.category, func.count())
-             .where(F.grid_unit_id.in_(unit_ids), F.received_at >= period.start, F.received_at < period.end)
-             .group_by(F.grid_unit_id, F.category))
-    for grid_id, category, count in session.execute(query):
-        counts[(grid_id, category)] = int(count)
+    prefix = f"{KIND_PREFIX}category."
+    # The daily tallies of the cases received by category: ~30 rows a grid and category for a month.
+    query = (select(D.grid_unit_id, D.measure, func.sum(D.value))
+             .where(D.grid_unit_id.in_(unit_ids), D.day >= period.first, D.day <= period.last,
+                    D.measure.like(f"{prefix}%"))
+             .group_by(D.grid_unit_id, D.measure))
+    for grid_id, measure, count in session.execute(query):
+        if count:
+            counts[(grid_id, measure[len(prefix):])] = int(count)
     by_category: dict[str, int] = {}
     for (_, category), n in counts.items():
         by_category[category] = by_category.get(category, 0) + n

@@ -43,6 +43,8 @@ class FactRow(Protocol):
     answered_at: datetime | None
     answer_resolved: str | None
     answer_satisfaction: int | None
+    mediation_ended_at: datetime | None
+    mediation_agreed: bool
 
 
 class Kind(StrEnum):
@@ -171,6 +173,20 @@ FIGURES: tuple[Figure, ...] = (
          "cases closed in the period (including those closed with no answer in time)"),
         ("按结案时间", "按結案時間", "by when the case was closed"),
         "closed_at", counts=lambda f: f.closed_by_resident, counts_sql=lambda: F.closed_by_resident.is_(True),
+    ),
+    Figure(
+        "mediation_success_rate", Kind.RATE,
+        ("调解成功率", "調解成功率", "Mediation success rate"),
+        ("达成协议 ÷ 调解终结", "達成協議 ÷ 調解終結", "agreements in effect ÷ mediations concluded"),
+        ("调解协议生效（各方当事人与调解员均已签字）的案件", "調解協議生效（各方當事人與調解員均已簽字）的案件",
+         "cases whose mediation agreement took effect (every party and the mediator signed)"),
+        ("期内调解终结的案件：协议生效，或调解不成、撤回且没有仍在进行的调解",
+         "期內調解終結的案件：協議生效，或調解不成、撤回且沒有仍在進行的調解",
+         "cases whose mediation concluded in the period: the agreement took effect, or it failed or was "
+         "withdrawn with no mediation of the case still open"),
+        ("按协议生效或调解终结的时间", "按協議生效或調解終結的時間",
+         "by when the agreement took effect or the mediation ended"),
+        "mediation_ended_at", counts=lambda f: f.mediation_agreed, counts_sql=lambda: F.mediation_agreed.is_(True),
     ),
     Figure(
         "overdue", Kind.COUNT,

@@ -20,6 +20,8 @@ _FINAL = {s.value for s in FINAL_STATES}
 _CONTACT_KINDS = {"accept", "resolve"}
 # A closure that did not settle the case for the resident: the case never needed an answer.
 _NOT_DUE = {State.REJECTED.value, State.WITHDRAWN.value, State.MERGED.value}
+# A mediation that ended without an agreement (a referral follows a breach, so an agreement came first).
+_MEDIATION_ENDED = {"failed", "withdrawn"}
 
 
 class StepLike(Protocol):
@@ -40,6 +42,12 @@ class DeadlineLike(Protocol):
     level: str
     due_at: datetime
     created_at: datetime
+
+
+class MediationLike(Protocol):
+    """What a mediation row must offer: its state, as its machine left it."""
+
+    state: str
 
 
 class AnswerLike(Protocol):
@@ -75,6 +83,8 @@ class Facts:
     answered_at: datetime | None = None
     answer_resolved: str | None = None
     answer_satisfaction: int | None = None
+    mediation_ended_at: datetime | None = None
+    mediation_agreed: bool = False
 
 
 def _first(steps: Sequence[StepLike], *kinds: str) -> StepLike | None:
@@ -82,7 +92,8 @@ def _first(steps: Sequence[StepLike], *kinds: str) -> StepLike | None:
 
 
 def derive(received_at: datetime, steps: Sequence[StepLike], deadlines: Sequence[DeadlineLike],
-           answers: Sequence[AnswerLike], calendar: WorkCalendar) -> Facts:
+           answers: Sequence[AnswerLike], calendar: WorkCalendar,
+           mediations: Sequence[MediationLike] = ()) -> Facts:
     """Derive a case's facts; ``steps``, ``deadlines`` and ``answers`` in the order they happened."""
     facts = Facts(received_at=received_at, state=steps[-1].to_state if steps else State.COLLECTED.value)
     ended = next((s for s in steps if s.to_state in _FINAL and s.from_level is not None), None)
@@ -102,7 +113,20 @@ def derive(received_at: datetime, steps: Sequence[StepLike], deadlines: Sequence
     if answers:
         last = answers[-1]
         facts.answered_at, facts.answer_resolved, facts.answer_satisfaction = last.at, last.resolved, last.satisfaction
+    _mediation(facts, steps, mediations)
     return facts
+
+
+def _mediation(facts: Facts, steps: Sequence[StepLike], mediations: Sequence[MediationLike]) -> None:
+    # Concluded: an agreement took effect (its step is on the timeline), or every mediation of the
+    # case failed or was withdrawn, at the last mediation step (nothing follows a final state).
+    agreed = next((s for s in steps if s.kind == "mediation.effective"), None)
+    if agreed is not None:
+        facts.mediation_ended_at, facts.mediation_agreed = agreed.at, True
+        return
+    if mediations and all(m.state in _MEDIATION_ENDED for m in mediations):
+        last = [s for s in steps if s.kind.startswith("mediation.")]
+        facts.mediation_ended_at = last[-1].at if last else None
 
 
 def _response(facts: Facts, steps: Sequence[StepLike], deadlines: Sequence[DeadlineLike],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.base.db import Base, UTCDateTime
@@ -26,7 +26,8 @@ class CaseFacts(Base):
         for column, include in (
             ("received_at", ("channel", "category", "severity")), ("ended_at", ()), ("contact_due_at", ()),
             ("contact_at", ("contact_work_s",)), ("resolved_at", ("resolution_work_s",)), ("settled_at", ()),
-            ("overdue_at", ()), ("supervised_at", ()), ("closed_at", ()), ("answered_at", ()), ("reopened_at", ()))
+            ("overdue_at", ()), ("supervised_at", ()), ("closed_at", ()), ("answered_at", ()), ("reopened_at", ()),
+            ("mediation_ended_at", ()))
     )
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
@@ -55,6 +56,10 @@ class CaseFacts(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer_resolved: Mapped[str | None] = mapped_column(String(10))
     answer_satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # When the case's mediation first concluded (an agreement took effect, or it failed or was
+    # withdrawn with none left open), and whether an agreement took effect.
+    mediation_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mediation_agreed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     derived_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -105,8 +110,30 @@ class DailyTally(Base):
     """
 
     __tablename__ = "analysis_daily"
+    # By measure first: the cases open in a period sum two measures over a year of days, the weekly
+    # trend eight over six months, the hot spots one per category; the primary key (by day) would
+    # read every measure of those days.
+    __table_args__ = (Index("ix_analysis_daily_measure", "measure", "grid_unit_id", "day",
+                            postgresql_include=["value"]),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     grid_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     measure: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class DailyDigest(Base):
+    """The working times one figure measured on one local day of one grid, as a log-bucket histogram (``digest``).
+
+    ``bins`` maps a bucket key to how many cases fell in it; like the daily tallies, kept in
+    step with the facts by deltas in the refresh's transaction and rebuilt from them, so a
+    month's median reads about 30 rows a grid instead of every case's value.
+    """
+
+    __tablename__ = "analysis_daily_digests"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    grid_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    figure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    bins: Mapped[dict[str, int]] = mapped_column(JSON)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from workflow.analysis import rollup
-from workflow.analysis.facts import derive
+from workflow.analysis.facts import MediationLike, derive
 from workflow.analysis.kpis import REFRESH_HEARTBEAT
 from workflow.analysis.models import CaseFacts
 from workflow.base import wallclock
@@ -24,6 +24,7 @@ from workflow.base.db import is_sqlite
 from workflow.cases.models import Case, CaseEvent, Evaluation
 from workflow.clock.models import Deadline, Heartbeat
 from workflow.clock.policy import current_policy
+from workflow.mediation.models import Mediation
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,14 @@ def derive_rows(session: Session, case_ids: Sequence[int], now: datetime) -> lis
     answers: dict[int, list[Evaluation]] = defaultdict(list)
     for answer in session.scalars(select(Evaluation).where(Evaluation.case_id.in_(ids)).order_by(Evaluation.id)):
         answers[answer.case_id].append(answer)
+    mediations: dict[int, list[MediationLike]] = defaultdict(list)
+    for mediation in session.execute(select(Mediation.case_id, Mediation.state).where(Mediation.case_id.in_(ids))
+                                     .order_by(Mediation.id)):
+        mediations[mediation.case_id].append(mediation)
     rows = []
     for case_id, grid_unit_id, channel, category, severity, submitted_at in cases:
-        facts = derive(submitted_at, steps[case_id], deadlines[case_id], answers[case_id], calendar)
+        facts = derive(submitted_at, steps[case_id], deadlines[case_id], answers[case_id], calendar,
+                       mediations[case_id])
         rows.append(CaseFacts(case_id=case_id, grid_unit_id=grid_unit_id, channel=channel, category=category,
                               severity=severity, derived_at=now, **vars(facts)))
     return rows
@@ -72,6 +78,9 @@ def refresh_facts(session: Session, *, everything: bool = False) -> int:
     started = wallclock.now()
     beat = session.get(Heartbeat, REFRESH_HEARTBEAT)
     since = None if everything or beat is None else beat.at
+    # Never run (a new deployment, or a migration that asked for it): derive every case and rebuild
+    # the tallies, which deltas cannot bring up to date from nothing.
+    everything = since is None
     ids = changed_case_ids(session, since)
     if not is_sqlite(session.get_bind().engine):
         # One refresh at a time: the daily tallies take back and add deltas (SQLite's write lock does this there).

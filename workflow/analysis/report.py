@@ -32,6 +32,7 @@ from workflow.base import config, wallclock
 from workflow.base.privacy import scrub
 from workflow.cases.categories import CATEGORIES
 from workflow.cases.models import Case, Evaluation
+from workflow.mediation.models import Mediation
 from workflow.org.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,33 @@ def request_report(session: Session, unit: Unit, month: str, requested_by: str) 
     session.add(report)
     session.flush()
     return report
+
+
+def _mediation_sheet(sheet: Any, session: Session, ids: list[int], period: Period, zone: ZoneInfo,
+                     figures: dict[str, Value]) -> dict[str, Any]:
+    """Write the mediations of the month (proposed in it, or still open) and return their outcomes by state."""
+    sheet.append(["case", "mediation", "kind", "state", "proposed", "due", "outcome"])
+    success = figures["mediation_success_rate"]
+    by_state: dict[str, int] = {}
+    query = (select(Mediation.id, Mediation.case_id, Mediation.kind, Mediation.state, Mediation.proposed_at,
+                    Mediation.due_at, Mediation.outcome)
+             .join(Case, Case.id == Mediation.case_id)
+             .where(Case.grid_unit_id.in_(ids), Mediation.proposed_at < period.end,
+                    (Mediation.proposed_at >= period.start) | (Mediation.updated_at >= period.start))
+             .order_by(Mediation.proposed_at).limit(_LIST_LIMIT))
+    for mediation_id, case_id, kind, state, proposed_at, due_at, outcome in session.execute(query):
+        by_state[state] = by_state.get(state, 0) + 1
+        # The outcome is a mediator's free text: numbers masked before it leaves the system.
+        sheet.append([case_id, mediation_id, kind, state, proposed_at.astimezone(zone).strftime("%Y-%m-%d"),
+                      due_at.astimezone(zone).strftime("%Y-%m-%d"), scrub(outcome or "")])
+    sheet.append([])
+    sheet.append(["mediation_success_rate", _fmt(success), success.numerator, success.denominator])
+    _bold(sheet)
+    return {"by_state": by_state, "success": [success.numerator, success.denominator, _fmt(success)]}
+
+
+def _largest_first(now: dict[str, int], before: dict[str, int]) -> list[str]:
+    return sorted(set(now) | set(before), key=lambda k: (-now.get(k, 0), k))
 
 
 def _same_month_last_year(period: Period) -> Period:
@@ -152,7 +180,8 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
     tell(60, "themes")
     themes = book.create_sheet(SHEETS[4])
     themes.append(["term", report.month, before.label(), "change"])
-    for term in hot_terms(session, ids, period):
+    terms = hot_terms(session, ids, period)
+    for term in terms:
         themes.append([term.term, term.count, term.before, term.change])
     _bold(themes)
     tell(65, "lists")
@@ -160,11 +189,14 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
     late.append(["list", "case", "grid", "category", "severity", "state", "at"])
     grid_codes: dict[int, str] = {uid: code for uid, code in session.execute(select(Unit.id, Unit.code)
                                                                               .where(Unit.id.in_(ids)))}
+    listed_counts: dict[str, int] = {}
     for label, column in (("overdue", F.overdue_at), ("reopened", F.reopened_at)):
         listed = (select(F.case_id, F.grid_unit_id, F.category, F.severity, F.state, column)
                   .where(F.grid_unit_id.in_(ids), column >= period.start, column < period.end)
                   .order_by(column).limit(_LIST_LIMIT))
+        listed_counts[label] = 0
         for case_id, grid, category, severity, state, at in session.execute(listed):
+            listed_counts[label] += 1
             late.append([label, case_id, grid_codes.get(grid, grid), category, severity, state,
                          at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else ""])
     _bold(late)
@@ -174,16 +206,15 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
     answers = (select(Evaluation, Case).join(Case, Case.id == Evaluation.case_id)
              .where(Case.grid_unit_id.in_(ids), Evaluation.at >= period.start, Evaluation.at < period.end,
                     Evaluation.satisfaction <= DISSATISFIED_AT_MOST).order_by(Evaluation.at).limit(_LIST_LIMIT))
+    listed_counts["dissatisfied"] = 0
     for answer, case in session.execute(answers).all():
+        listed_counts["dissatisfied"] += 1
         # A resident's comment may carry a phone or an ID number: masked before it leaves the system.
         unhappy.append([case.id, case.grid_unit.code, case.category, answer.resolved, answer.satisfaction,
                         scrub(answer.comment or ""), answer.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")])
     _bold(unhappy)
-    mediation = book.create_sheet(SHEETS[7])
-    mediation.append(["mediation outcomes / 调解结果"])
-    mediation.append(["No mediation records: mediation is not yet a capability of this deployment. "
-                      "尚无调解记录：本系统尚未启用人民调解模块。"])
-    _bold(mediation)
+    tell(80, "mediation")
+    outcomes = _mediation_sheet(book.create_sheet(SHEETS[7]), session, ids, period, zone, card.unit.figures)
     tell(85, "watch list")
     watch = book.create_sheet(SHEETS[8])
     watch.append(["case", "grid", "category", "severity", "state", "level", "deadline", "supervised", "reopened",
@@ -192,7 +223,9 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
     watched = (select(Case).where(Case.grid_unit_id.in_(ids), Case.state.not_in(final),
                                 (Case.severity.in_(["P0", "P1"])) | (Case.reopen_count > 0))
              .order_by(Case.severity, Case.id).limit(_LIST_LIMIT))
+    listed_counts["watch"] = 0
     for case in session.scalars(watched):
+        listed_counts["watch"] += 1
         why = "P0/P1" if case.severity in ("P0", "P1") else "repeat (reopened)"
         watch.append([case.id, case.grid_unit.code, case.category, case.severity, case.state, case.level,
                       case.deadline_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if case.deadline_at else "",
@@ -203,9 +236,28 @@ def build(session: Session, report: Report, language: str = "zh_Hans", progress:
     content = out.getvalue()
     report.content, report.status, report.progress = content, "done", 100
     report.finished_at, report.facts_as_of = wallclock.now(), facts_as_of(session)
-    report.summary = {"figures": {f.name: _fmt(card.unit.figures[f.name]) for f in FIGURES},
-                      "parts": {f.name: [card.unit.figures[f.name].numerator, card.unit.figures[f.name].denominator]
-                                for f in FIGURES}}
+    # Everything the printable page and the PDF show, as it was this month: they read only this.
+    report.summary = {
+        "figures": {f.name: _fmt(card.unit.figures[f.name]) for f in FIGURES},
+        "parts": {f.name: [card.unit.figures[f.name].numerator, card.unit.figures[f.name].denominator]
+                  for f in FIGURES},
+        "unit": {"code": unit.code, "name": unit.name},
+        "periods": {"month": report.month, "before": before.label(), "last_year": last_year.label()},
+        "before": {f.name: _fmt(previous_values[before].get(f.name)) for f in FIGURES},
+        "last_year": {f.name: _fmt(previous_values[last_year].get(f.name)) for f in FIGURES},
+        "earlier_report": earlier_figures,
+        "units": [{"code": u.code, "name": u.name, "figures": {n: _fmt(u.figures[n]) for n in names}}
+                  for u in card.children],
+        "breakdowns": {d: [[k, now_counts[d].get(k, 0), then_counts[before][d].get(k, 0),
+                            then_counts[last_year][d].get(k, 0)] for k in _largest_first(now_counts[d],
+                                                                                          then_counts[before][d])]
+                       for d in ("category", "channel", "severity")},
+        "hot_spots": {"categories": spots.categories, "threshold": spots.threshold,
+                      "rows": [[code, name, cells] for code, name, cells in spots.rows]},
+        "themes": [[t.term, t.count, t.before, t.change] for t in terms[:30]],
+        "lists": listed_counts,
+        "mediation": outcomes,
+    }
     tell(100, "done")
     logger.info("report %s: %s %s made (%d bytes)", report.id, unit.code, report.month, len(content))
     return content

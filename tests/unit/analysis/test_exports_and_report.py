@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from tests.conftest import Published
-from tests.unit.helpers import REPORTER_PHONE, event, post_event, run_worker
+from tests.unit.helpers import REPORTER_PHONE, event, post_event, run_worker, token_for
 from tests.unit.ui_helpers import Browser, csrf_of
 from web.cli import main
 from workflow.analysis.models import ExportLog, Report
@@ -22,6 +24,14 @@ from workflow.analysis.periods import local_today, month_of
 from workflow.analysis.refresh import refresh_facts
 from workflow.analysis.report import SHEETS, build
 from workflow.base.db import unit_of_work
+from workflow.cases.models import CaseEvent
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF, as a reader would copy it (poppler's pdftotext)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
 
 
 @pytest.fixture
@@ -50,6 +60,11 @@ def test_the_queue_exports_to_csv_with_a_bom_in_full_for_the_grid_that_holds_it(
         assert (logged.user_name, logged.kind, logged.file_format, logged.case_count) == (
             "xy01a1.leader", "queue", "csv", 3)
         assert sorted(logged.case_ids) == case_ids and logged.unmasked == 3
+        # Shown in full, each case has the export on its own timeline, naming it.
+        steps = session.scalars(select(CaseEvent).where(CaseEvent.kind == "reveal")).all()
+        assert sorted(s.case_id for s in steps) == case_ids
+        assert {s.actor for s in steps} == {"xy01a1.leader"} and not any(s.public for s in steps)
+        assert all(f"export #{logged.id} (queue, csv)" in (s.reason or "") for s in steps)
 
 
 def test_a_figure_exports_to_xlsx_masked_for_the_street(app: Any, engine: Engine, case_ids: list[int]) -> None:
@@ -68,6 +83,35 @@ def test_a_figure_exports_to_xlsx_masked_for_the_street(app: Any, engine: Engine
     with unit_of_work(engine) as session:
         logged = session.scalars(select(ExportLog)).one()
         assert logged.params["kpi"] == "received" and logged.unmasked == 0
+        # Masked throughout: on record, and no case's timeline says anything was shown.
+        assert session.scalars(select(CaseEvent).where(CaseEvent.kind == "reveal")).all() == []
+
+
+def test_the_json_export_api_gives_the_rows_of_the_files_and_is_on_record(
+        client: FlaskClient, engine: Engine, case_ids: list[int]) -> None:
+    leader = token_for(engine, "xy01a1.leader")
+    answer = client.get("/api/v1/analysis/exports/queue", headers={**leader, "Accept-Language": "zh-CN"})
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["kind"] == "queue" and body["count"] == 3 and body["unmasked"] == 3
+    assert sorted(r["case"] for r in body["rows"]) == case_ids
+    assert {r["reporter_phone"] for r in body["rows"]} == {REPORTER_PHONE}
+    assert {r["category"] for r in body["rows"]} == {"噪音", "物业纠纷"}
+    today = local_today().isoformat()
+    street = token_for(engine, "xy.street")
+    figure = client.get(f"/api/v1/analysis/exports/figure?unit=XY&from={today}&to={today}&kpi=received",
+                        headers=street).get_json()
+    assert figure["count"] == 3 and figure["unmasked"] == 0
+    assert {r["reporter_phone"] for r in figure["rows"]} == {"138****5678"}
+    assert client.get("/api/v1/analysis/exports/inbox", headers=leader).status_code == 403
+    assert client.get("/api/v1/analysis/exports/figure?kpi=received", headers=leader).status_code == 403
+    assert client.get("/api/v1/analysis/exports/figure", headers=street).status_code == 422
+    assert client.get("/api/v1/analysis/exports/queue").status_code == 401
+    with unit_of_work(engine) as session:
+        logged = session.scalars(select(ExportLog).order_by(ExportLog.id)).all()
+        assert [(e.user_name, e.kind, e.file_format) for e in logged] == [
+            ("xy01a1.leader", "queue", "json"), ("xy.street", "figure", "json")]
+        assert session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "reveal")) == 3
 
 
 def test_exports_refuse_what_the_member_may_not_take(app: Any, engine: Engine) -> None:
@@ -111,9 +155,24 @@ def test_the_monthly_report_is_made_by_a_worker_offered_and_kept(app: Any, engin
         kept = session.scalars(select(Report)).one()
         assert kept.status == "done" and kept.facts_as_of is not None and kept.summary is not None
         assert kept.summary["figures"]["received"] == 3
+    # The same snapshot as a page to print and as a PDF, in the reader's language.
+    assert 'id="report-pdf"' in shown.text and 'id="report-print"' in shown.text
+    printable = browser.get(asked.headers["Location"] + "/print")
+    assert printable.status_code == 200
+    assert "Cases by category" in printable.text and "Noise" in printable.text
+    assert "Mediation success rate" in printable.text and "<svg" in printable.text and "data-print" in printable.text
+    pdf = browser.get(asked.headers["Location"] + ".pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert "调解成功率" in browser.get(asked.headers["Location"] + "/print").text
+    words = pdf_text(browser.get(asked.headers["Location"] + ".pdf").data)
+    assert "民意分析" in words and "噪音" in words and "受理量" in words and "调解成功率" in words
+    assert "Mediation success rate" in pdf_text(pdf.data)
     # Another member outside the street's subtree may not open it.
     other = Browser(app, engine, "xy01a.secretary")
     assert other.get(asked.headers["Location"] + ".xlsx").status_code == 403
+    assert other.get(asked.headers["Location"] + ".pdf").status_code == 403
+    assert other.get(asked.headers["Location"] + "/print").status_code == 403
 
 
 def test_the_report_command_writes_the_workbook(engine: Engine, case_ids: list[int], tmp_path: Path,

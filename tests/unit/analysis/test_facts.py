@@ -272,3 +272,62 @@ def test_the_worst_unit_is_marked_only_when_units_differ() -> None:
     assert worst([3, 1, 2], higher_is_better=False) == 0
     assert worst([1.0, 1.0, 1.0], higher_is_better=True) is None
     assert worst([0.4, None], higher_is_better=True) is None
+
+
+@dataclass
+class M:
+    state: str
+
+
+def _mediated(*kinds: str) -> Timeline:
+    t = Timeline().dispatch().at(HOUR).step("accept").at(DAY).step("mediation.proposed")
+    for kind in kinds:
+        t.at(DAY).step(kind)
+    return t
+
+
+def test_a_mediation_succeeds_when_its_agreement_takes_effect_and_counts_when_it_concluded() -> None:
+    t = _mediated("mediation.consent", "mediation.sign", "mediation.effective", "mediation.visit")
+    agreed = derive(t.steps[0].at, t.steps, t.deadlines, t.answers, CAL, [M("following_up")])
+    assert agreed.mediation_agreed and agreed.mediation_ended_at == T0 + 4 * DAY + HOUR
+    t = _mediated("mediation.consent")
+    refused = derive(t.steps[0].at, t.steps, t.deadlines, t.answers, CAL, [M("failed")])
+    assert not refused.mediation_agreed and refused.mediation_ended_at == T0 + 2 * DAY + HOUR
+    t = _mediated("mediation.consent", "mediation.session")
+    open_still = derive(t.steps[0].at, t.steps, t.deadlines, t.answers, CAL, [M("in_session")])
+    assert open_still.mediation_ended_at is None
+    # A first mediation withdrawn and a second still going: not concluded yet.
+    t = _mediated("mediation.withdraw", "mediation.proposed")
+    again = derive(t.steps[0].at, t.steps, t.deadlines, t.answers, CAL, [M("withdrawn"), M("proposed")])
+    assert again.mediation_ended_at is None
+    never = Timeline().dispatch().facts()
+    assert figures(agreed, refused, open_still, again, never)["mediation_success_rate"] == (1, 2)
+    # Concluded in December: not November's.
+    late = _mediated(*["mediation.session"] * 30, "mediation.effective")
+    late_facts = derive(late.steps[0].at, late.steps, late.deadlines, late.answers, CAL, [M("agreed")])
+    assert figures(late_facts)["mediation_success_rate"] == (0, 0)
+    assert figures(late_facts, period=DECEMBER)["mediation_success_rate"] == (1, 1)
+
+
+def test_a_histogram_median_is_within_its_stated_accuracy_of_the_exact_one() -> None:
+    import random
+    import statistics
+
+    from workflow.analysis import digest
+
+    rng = random.Random(14)
+    for size in (1, 2, 3, 10, 101, 1000):
+        values = [rng.choice([0.0, 0.4]) if rng.random() < 0.05 else rng.lognormvariate(10, 1.5)
+                  for _ in range(size)]
+        bins: dict[str, int] = {}
+        for v in values:
+            digest.merge(bins, {digest.key(v): 1})
+        exact, sketched = statistics.median(values), digest.median(bins)
+        assert sketched is not None
+        assert abs(sketched - exact) <= max(digest.RELATIVE_ACCURACY * exact, 1.0), (size, exact, sketched)
+    # Taking a value back leaves the histogram it would have been without it.
+    bins = {}
+    for v in (3600.0, 7200.0, 7200.0):
+        digest.merge(bins, {digest.key(v): 1})
+    digest.merge(bins, {digest.key(3600.0): -1})
+    assert bins == {digest.key(7200.0): 2} and digest.median({}) is None

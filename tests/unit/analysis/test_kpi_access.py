@@ -86,3 +86,17 @@ def test_the_document_says_which_figures_periods_and_units_the_api_takes(client:
     assert listed == {name for name in BY_NAME if kpi.fullmatch(name)} and len(listed) == len(FIGURES) - 1
     assert kpi.fullmatch("received.channel.hotline") and not kpi.fullmatch("")
     assert not kpi.fullmatch("response_rate.channel.hotline") and not kpi.fullmatch("received.ward.x")
+
+
+def test_every_figure_is_listed_in_the_api_schema_and_defined_in_the_readme() -> None:
+    from pathlib import Path
+
+    from schemas.analysis import LISTED_FIGURES
+    from workflow.analysis.definitions import FIGURES, Kind, text
+
+    assert set(LISTED_FIGURES) == {f.name for f in FIGURES if f.kind is not Kind.COMPOSITE}
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    for figure in FIGURES:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{figure.name}` ")), "")
+        assert all(text(figure.title, lang) in row for lang in ("zh_Hans", "zh_Hant", "en")), figure.name
+        assert text(figure.numerator, "en") in row and text(figure.denominator, "en") in row, figure.name
