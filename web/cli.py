@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from schemas.vocabulary import Level
+from web.cli_audit import audit
 from web.cli_registry import registry
 from workflow.base import config
 from workflow.base.db import default_engine, unit_of_work
@@ -506,3 +507,4 @@ def report_monthly(unit_code: str, month: str, out: Path | None, language: str) 
 
 
 main.add_command(registry)
+main.add_command(audit)
