@@ -9,6 +9,7 @@ from flask_openapi3.openapi import OpenAPI
 
 from web.api import (
     analysis,
+    audit,
     cases,
     errors,
     events,
@@ -63,7 +64,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
         "publish_report": settings.get("PUBLISH_REPORT"),  # None: the monthly report task on the broker
     }
     for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api, open311.api,
-                      analysis.api, registry.api):
+                      analysis.api, registry.api, audit.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)

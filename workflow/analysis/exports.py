@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from schemas.vocabulary import Category, Level, PartyRole, State
 from workflow.analysis.models import ExportLog
+from workflow.audit import log as audit_log
 from workflow.base import config, wallclock
 from workflow.base.errors import N_, InvalidInput
 from workflow.base.labels import LEVEL_LABELS, STATE_LABELS
@@ -105,6 +106,8 @@ def record(session: Session, user: User, kind: str, params: dict[str, Any], case
     entry = ExportLog(user_name=user.name, unit_id=user.unit_id, kind=kind, params=params, file_format=file_format,
                       case_count=len(case_ids), case_ids=list(case_ids), unmasked=unmasked, at=wallclock.now())
     session.add(entry)
+    audit_log.record(session, user.name, "export.analysis", f"{kind} ({file_format})",
+                     {"cases": len(case_ids), "unmasked": unmasked}, actor_unit=user.unit.code)
     logger.info("export: %s took %d cases (%s, %s, %d unmasked)", user.name, len(case_ids), kind, file_format,
                 unmasked, extra={"export_kind": kind, "case_count": len(case_ids)})
     return entry

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from workflow.audit.chain import GENESIS, Break, Walker, link
 from workflow.audit.models import AdminAuditEntry
-from workflow.base import db, wallclock
+from workflow.base import config, db, wallclock
+from workflow.base.errors import N_, InvalidInput
 
 # One advisory lock key for the log's one chain (PostgreSQL): appends wait for each other.
 _LOCK_KEY = 0x6772_6164  # "grad"
 
 # Every act the log knows, by area: the filter on the page and the API offers these.
 ACTIONS = (
-    "org.import", "unit.edit", "member.add", "member.edit", "member.role", "member.deactivate", "member.activate",
+    "org.import", "unit.add", "unit.edit", "member.add", "member.edit", "member.role", "member.deactivate",
+    "member.activate",
     "member.password", "member.end_sessions", "token.create", "token.revoke", "integrator.add",
     "integrator.revoke", "policy.change", "category.change", "subscription.add", "subscription.edit",
-    "subscription.remove", "reveal.party", "reveal.household", "export.registry", "export.analysis",
-    "export.case_file",
+    "subscription.remove", "reveal.party", "reveal.household", "reveal.mediation", "export.registry",
+    "export.analysis", "export.case_file", "policy.reapply",
 )
 
 
@@ -61,6 +64,30 @@ class Filter:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+def filter_of(actor: str | None, action: str | None, since: str | None, until: str | None) -> Filter:
+    """Return the filter of a reader's words: days as YYYY-MM-DD in the deployment's time zone, ``until`` inclusive.
+
+    Raises:
+        InvalidInput: a day that is not a calendar day, or ``until`` before ``since``.
+    """
+    zone = ZoneInfo(config.timezone_name())
+
+    def day(value: str | None, name: str) -> datetime | None:
+        if not value:
+            return None
+        try:
+            return datetime.combine(date.fromisoformat(value), time(), zone)
+        except ValueError as exc:
+            raise InvalidInput(N_("%(field_name)s: %(value)s is not a day (YYYY-MM-DD)"), field=name, field_name=name,
+                               value=value) from exc
+
+    first, last = day(since, "since"), day(until, "until")
+    if first and last and last < first:
+        raise InvalidInput(N_("until: %(until)s is before since"), field="until", until=until)
+    return Filter(actor=(actor or "").strip() or None, action=(action or "").strip() or None, since=first,
+                  until=last + timedelta(days=1) if last else None)
 
 
 def entries(session: Session, flt: Filter, *, limit: int = 100, offset: int = 0) -> tuple[list[AdminAuditEntry], int]:
