@@ -55,7 +55,7 @@ DEMO_SUBSCRIPTIONS = 22
 # Recorded policies stay: a process remembers their ids.
 CASE_TABLES = ("analysis_case_facts", "analysis_daily", "analysis_reports", "analysis_exports",
                "integrator_requests", "integrators", "evaluations", "deliveries", "outbox", "case_events", "inbox",
-               "deadlines", "case_parties", "attachments", "cases", "api_tokens", "staff_sessions", "heartbeats",
+               "deadlines", "case_parties", "attachments", "cases", "api_tokens", "staff_sessions", "heartbeats", "admin_audit",
                "subscriptions", "users", "units", "report_phone_codes", "resident_reports", "kiosk_keys")
 
 

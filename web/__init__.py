@@ -9,6 +9,7 @@ from flask_openapi3.openapi import OpenAPI
 
 from web.api import (
     analysis,
+    audit,
     cases,
     decisions,
     errors,
@@ -70,7 +71,7 @@ def create_app(settings: dict[str, Any] | None = None) -> OpenAPI:
     }
     for blueprint in (events.api, cases.api, mediation.case_api, mediation.api, track.api, units.api, open311.api,
                       analysis.api, registry.api, decisions.api, decisions.public_api,
-                      reports.api):
+                      reports.api, audit.api):
         app.register_api(blueprint)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from schemas.vocabulary import Level
+from web.audit_trail import note_cli
+from web.cli_audit import audit
 from web.cli_decisions import decisions
 from web.cli_privacy import keys, retention
 from web.cli_registry import registry
@@ -73,6 +75,7 @@ def org_import(file: Path) -> None:
         upgrade(default_engine())
         with unit_of_work() as session:
             report = import_org(session, tree)
+            note_cli(session, "org.import", f"file {file.name}", report=str(report))
     except DomainError as exc:
         _fail(exc)
         return
@@ -101,6 +104,7 @@ def user_add(name: str, unit_code: str, role: str, display_name: str | None, pho
             member = add_user(session, name, unit_code, role, display_name, phone)
             if password is not None:
                 set_password(member, password)
+            note_cli(session, "member.add", f"member {member.name}", role=member.role, unit=member.unit.code)
             click.echo(f"added {member.name} ({member.role}) to {member.unit.code} {member.unit.name}")
     except DomainError as exc:
         _fail(exc)
@@ -114,6 +118,7 @@ def user_password(name: str) -> None:
     try:
         with unit_of_work() as session:
             set_password(user_by_name(session, name), password)
+            note_cli(session, "member.password", f"member {name}")
     except DomainError as exc:
         _fail(exc)
     click.echo(f"password of {name} set")
@@ -128,6 +133,7 @@ def user_end_sessions(name: str) -> None:
     try:
         with unit_of_work() as session:
             ended = end_sessions(session, user_by_name(session, name), "administrator")
+            note_cli(session, "member.end_sessions", f"member {name}", sessions=ended)
     except DomainError as exc:
         _fail(exc)
         return
@@ -152,6 +158,7 @@ def token_create(name: str, days: int | None) -> None:
     try:
         with unit_of_work() as session:
             click.echo(create_token(session, name, days))
+            note_cli(session, "token.create", f"member {name}", days=days)
     except DomainError as exc:
         _fail(exc)
 
@@ -190,6 +197,7 @@ def token_revoke(token_id: int) -> None:
     try:
         with unit_of_work() as session:
             row = revoke_token(session, token_id)
+            note_cli(session, "token.revoke", f"token {token_id}")
             click.echo(f"token {row.id} of {row.user.name} revoked")
     except DomainError as exc:
         _fail(exc)
@@ -257,6 +265,7 @@ def deadlines_reapply(case_id: int, reason: str) -> None:
         with unit_of_work() as session:
             case = load_case_for_update(session, case_id)
             apply_trigger(session, case, "reapply_policy", ActorContext.system(), {"reason": reason})
+            note_cli(session, "policy.reapply", f"case {case_id}")
             session.flush()
             click.echo(f"case {case.id}: clock restarted, deadline {case.deadline_at:%Y-%m-%d %H:%M} UTC")
     except DomainError as exc:
@@ -319,6 +328,8 @@ def subscription_add(unit_code: str, topics: str, subtree: bool, categories: tup
     try:
         with unit_of_work() as session:
             sub = add(session, unit_code, spec)
+            note_cli(session, "subscription.add", f"subscription {sub.id}", unit=unit_code, channel=sub.channel,
+                     topics=list(sub.topics))
             click.echo(f"subscription {sub.id}: {unit_code} {','.join(sub.topics)} via {sub.channel}")
     except DomainError as exc:
         _fail(exc)
@@ -352,6 +363,7 @@ def subscription_remove(subscription_id: int) -> None:
     try:
         with unit_of_work() as session:
             remove(session, subscription_id)
+            note_cli(session, "subscription.remove", f"subscription {subscription_id}")
     except DomainError as exc:
         _fail(exc)
     click.echo(f"removed subscription {subscription_id}")
@@ -417,6 +429,8 @@ def integrator_add(name: str, scopes: str, rate: str, source: str | None, answer
             made, key = add_integrator(session, name, [s.strip() for s in scopes.split(",") if s.strip()],
                                        rate=rate, source=source, answer=answer, webhook_url=webhook_url,
                                        webhook_secret=webhook_secret, language=language)
+            note_cli(session, "integrator.add", f"integrator {made.name}", scopes=list(made.scopes),
+                     key_prefix=made.key_prefix)
             click.echo(key)
             click.echo(f"integrator {made.name}: scopes {','.join(made.scopes)}, rate {made.rate}, "
                        f"source {made.source}", err=True)
@@ -450,6 +464,7 @@ def integrator_revoke(name: str) -> None:
     try:
         with unit_of_work() as session:
             revoke(session, name)
+            note_cli(session, "integrator.revoke", f"integrator {name}")
     except DomainError as exc:
         _fail(exc)
     click.echo(f"revoked integrator {name}")
@@ -515,3 +530,4 @@ main.add_command(retention)
 main.add_command(decisions)
 main.add_command(kiosk)
 main.add_command(cards)
+main.add_command(audit)

@@ -109,6 +109,7 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "gridcase.relay": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.sweep_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.audit_deadlines": {"queue": DEADLINES, "routing_key": DEADLINES},
+            "gridcase.check_chains": {"queue": DEADLINES, "routing_key": DEADLINES},
             "gridcase.refresh_analysis": {"queue": DEADLINES, "routing_key": DEADLINES},
             # A monthly report takes seconds to a minute: one worker thread of the events queue.
             "gridcase.monthly_report": {"queue": EVENTS, "routing_key": EVENTS},
@@ -124,6 +125,9 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "sweep-deadlines": {"task": "gridcase.sweep_deadlines",
                                 "schedule": float(os.environ.get("GRIDCASE_SWEEP_INTERVAL", "10"))},
             "audit-deadlines": {"task": "gridcase.audit_deadlines", "schedule": 60.0},
+            # The hash chains walked whole (every step of every case): hourly by default.
+            "check-chains": {"task": "gridcase.check_chains",
+                             "schedule": float(os.environ.get("GRIDCASE_CHAIN_CHECK_INTERVAL", "3600"))},
             # The dashboard's facts: derived again for the cases changed since the last run.
             "refresh-analysis": {"task": "gridcase.refresh_analysis",
                                  "schedule": float(os.environ.get("GRIDCASE_ANALYSIS_INTERVAL", "60"))},

@@ -9,6 +9,7 @@ from workers.app import app
 from workers.publish import publish_event
 from workflow.base import wallclock
 from workflow.base.db import unit_of_work
+from workflow.cases.chain import check_chains
 from workflow.cases.overdue import sweep
 from workflow.clock.sweeper import audit
 
@@ -37,3 +38,10 @@ def audit_deadlines() -> int:
     """Record how many armed deadlines are overdue by more than a few minutes (0 when all is well)."""
     with unit_of_work() as session:
         return int(audit(session, wallclock.now())["late"])
+
+
+@app.task(name="gridcase.check_chains")
+def check_chains_task() -> int:
+    """Verify the timelines' and the admin log's hash chains; record the result; return the broken cases."""
+    with unit_of_work() as session:
+        return int(check_chains(session, wallclock.now())["broken"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflow.analysis import models as analysis_models
+from workflow.audit import models as audit_models
 from workflow.base.db import Base
 from workflow.cases import models as cases_models
 from workflow.clock import models as clock_models
@@ -15,5 +16,6 @@ from workflow.registry import models as registry_models
 from workflow.reports import models as reports_models
 
 MODEL_MODULES = (org_models, clock_models, cases_models, integrators_models, notices_models, analysis_models,
-                 registry_models, mediation_models, decisions_models, reports_models)
+                 registry_models, mediation_models, decisions_models, reports_models,
+                 audit_models)
 metadata = Base.metadata

@@ -167,7 +167,7 @@ def test_no_page_scrolls_sideways_on_a_phone_in_any_language(browser: Any, up: U
                             "/account"]),
         (secretary, "secretary", ["/inbox", f"/cases/{second_id}", "/queue", "/decisions", "/decisions/new"]),
         (admin, "admin", ["/admin/org", "/admin/units/XY-01-A", f"/admin/members/{LEADER}", "/admin/members/new",
-                          "/admin/subscriptions", "/admin/policy", "/admin/residents"]),
+                          "/admin/subscriptions", "/admin/policy", "/admin/residents", "/admin/audit"]),
     ]
     for language in LANGUAGES:
         for page, who, paths in pages:

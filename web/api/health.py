@@ -42,6 +42,13 @@ def healthz() -> ResponseReturnValue:
                               "late_after_seconds": LATE_AFTER.total_seconds()}
     audit = beats.get("audit")
     body["audit"] = {"last_run": audit.at.isoformat() if audit else None, "found": audit.detail if audit else None}
+    chains = beats.get("chains")
+    found = chains.detail if chains else None
+    body["chains"] = {"last_run": chains.at.isoformat() if chains else None, "found": found}
+    if found and (found.get("broken") or (found.get("admin_log") or {}).get("broken")):
+        body["problems"].append(f"hash chains broken: {found.get('broken', 0)} case timelines"
+                                + (" and the admin log" if (found.get("admin_log") or {}).get("broken") else "")
+                                + "; run `gridcase audit verify`")
     if sweeper is None or now - sweeper.at > SWEEPER_SILENT_AFTER:
         body["problems"].append("the deadline sweeper has not run recently: is beat running?")
     if late:

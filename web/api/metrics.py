@@ -103,6 +103,10 @@ def _state_gauges(snap: Snapshot) -> Iterator[Metric]:
     for name, age in sorted(snap.heartbeat_age.items()):
         lag.add_metric([name], age)
     yield lag
+    chains = GaugeMetricFamily("gridcase_chains_broken",
+                               "Hash chains found broken at the last check (case timelines, plus 1 for the admin log)")
+    chains.add_metric([], snap.chains_broken)
+    yield chains
 
 
 def _counters() -> bytes:

@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_user
+from sqlalchemy.orm import Session
 from wtforms.fields import SelectChoice
 
 from schemas.vocabulary import Category, Role, Severity
+from web.audit_trail import note
 from web.session import db_session
 from web.ui.accounts import log_in_again, member, member_row, roles_required
 from web.ui.admin_forms import ChildUnitForm, ConfirmForm, MemberForm, NewMemberForm, RenameUnitForm, SubscriptionForm
-from web.ui.errors import html_errors, reason_of, status_of
+from web.ui.errors import explain, html_errors, reason_of, status_of
 from web.ui.i18n import category_name, level_name
 from web.ui.security import protect_forms
-from web.ui.wording import role_label
+from web.ui.wording import AUDIT_AREAS, audit_action_label, role_label
+from workflow.audit.log import ACTIONS, Filter, entries, filter_of
+from workflow.base import config
 from workflow.base.errors import DomainError, NotFound
+from workflow.base.privacy import scrub
 from workflow.cases.categories import CATEGORIES
 from workflow.clock.policy_in_force import policy_in_force
 from workflow.notices import subscription_admin
 from workflow.notices.subscriptions import TOPICS, remove
 from workflow.org import admin as org_admin
 from workflow.org.members import MIN_PASSWORD_LENGTH, user_by_name
+from workflow.org.models import User
 from workflow.org.sessions import end_sessions, live_sessions
 from workflow.org.tree import unit_by_code
 
@@ -93,6 +101,7 @@ def rename_unit(code: str) -> ResponseReturnValue:
     try:
         with db_session() as session:
             org_admin.rename_unit(session, code, form.name.data or "")
+            note(session, member_row(session), "unit.edit", f"unit {code}", name=form.name.data or "")
     except DomainError as exc:
         return _render_unit(code, rename=form, error=_refuse(form, exc), status=status_of(exc))
     flash(_("Unit renamed."), "success")
@@ -110,6 +119,7 @@ def add_child(code: str) -> ResponseReturnValue:
         with db_session() as session:
             added = org_admin.add_unit(session, code, form.code.data or "", form.name.data or "")
             added_code = added.code
+            note(session, member_row(session), "unit.add", f"unit {added_code}", parent=code, name=added.name)
     except DomainError as exc:
         return _render_unit(code, child=form, error=_refuse(form, exc), status=status_of(exc))
     flash(_("Unit %(code)s added.", code=added_code), "success")
@@ -152,6 +162,8 @@ def new_member() -> ResponseReturnValue:
         with db_session() as session:
             added = org_admin.create_member(session, form.name.data or "", _changes(form))
             name = added.name
+            note(session, member_row(session), "member.add", f"member {name}", role=added.role,
+                 unit=form.unit.data or "", active=added.active)
     except DomainError as exc:
         return _render_member(form, None, error=_refuse(form, exc), status=status_of(exc))
     flash(_("Member %(name)s added; they can log in now.", name=name), "success")
@@ -177,7 +189,11 @@ def edit_member(name: str) -> ResponseReturnValue:
         return _render_member(form, name, status=422)
     try:
         with db_session() as session:
+            old = user_by_name(session, name)
+            was = {"role": old.role, "unit": old.unit.code, "active": old.active}
+            contacts = (old.display_name, old.phone, old.email, old.language)
             user = org_admin.update_member(session, member_row(session), name, _changes(form))
+            _note_member_changes(session, name, was, contacts, user, bool(form.password.data))
             # My own new password ended every session of mine: this one goes on in a new one.
             myself = log_in_again(session, user) if user.id == member().user_id and form.password.data else None
     except DomainError as exc:
@@ -188,12 +204,32 @@ def edit_member(name: str) -> ResponseReturnValue:
     return redirect(url_for("admin.edit_member", name=name))
 
 
+def _note_member_changes(session: Session, name: str, was: dict[str, Any], contacts: tuple[Any, ...], user: User,
+                         new_password: bool) -> None:
+    """Put each kind of change on the audit log: role, unit, activity, password, contacts (named, not copied)."""
+    actor, target = member_row(session), f"member {name}"
+    now = {"role": user.role, "unit": user.unit.code, "active": user.active}
+    if now["role"] != was["role"]:
+        note(session, actor, "member.role", target, before=was["role"], after=now["role"])
+    if now["active"] != was["active"]:
+        note(session, actor, "member.activate" if now["active"] else "member.deactivate", target)
+    changed = [k for k in ("unit",) if now[k] != was[k]]
+    changed += [k for k, a, b in zip(("display_name", "phone", "email", "language"), contacts,
+                                     (user.display_name, user.phone, user.email, user.language), strict=True) if a != b]
+    if changed:
+        note(session, actor, "member.edit", target, fields=changed,
+             **({"unit": {"before": was["unit"], "after": now["unit"]}} if "unit" in changed else {}))
+    if new_password:
+        note(session, actor, "member.password", target)
+
+
 @bp.post("/members/<name>/sessions/end")
 @roles_required(Role.ADMIN)
 def end_member_sessions(name: str) -> ResponseReturnValue:
     """End every session of a member on the pages (a lost phone, a member who left); they log in again."""
     with db_session() as session:
         ended = end_sessions(session, user_by_name(session, name), "administrator")
+        note(session, member_row(session), "member.end_sessions", f"member {name}", sessions=ended)
     flash(ngettext("%(num)d session of %(name)s ended.", "%(num)d sessions of %(name)s ended.", ended, name=name),
           "success")
     return redirect(url_for("admin.edit_member", name=name))
@@ -234,6 +270,8 @@ def subscriptions() -> ResponseReturnValue:
                 channel=form.channel.data or "members", target=form.target.data, secret=form.secret.data,
                 language=form.language.data or None)
             sub_id = sub.id
+            note(session, member_row(session), "subscription.add", f"subscription {sub_id}", unit=form.unit.data or "",
+                 channel=sub.channel, topics=list(sub.topics or []), subtree=bool(sub.subtree))
     except DomainError as exc:
         return _render_subscriptions(form, error=_refuse(form, exc), status=status_of(exc))
     flash(_("Subscription %(id)d added.", id=sub_id), "success")
@@ -252,6 +290,8 @@ def remove_subscription(sub_id: int) -> ResponseReturnValue:
     try:
         with db_session() as session:
             remove(session, sub_id)
+            note(session, member_row(session), "subscription.remove", f"subscription {sub_id}", unit=line.unit_code,
+                 channel=line.channel)
     except NotFound:
         pass  # removed by someone else in the meantime: what was asked holds
     flash(_("Subscription %(id)d removed.", id=sub_id), "success")
@@ -287,3 +327,35 @@ def policy() -> ResponseReturnValue:
     categories = [(c.value, category_name(c.value), info.default_severity.value) for c, info in CATEGORIES.items()]
     return render_template("admin/policy.html", categories=categories, policy=policy_in_force(),
                            span_text=span_text, counts_text=counts_text)
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+AUDIT_PAGE = 50
+
+
+@bp.get("/audit")
+@roles_required(Role.ADMIN)
+def audit() -> ResponseReturnValue:
+    """The administrators' audit log, newest first: filter by actor, act or area, and days."""
+    args = request.args
+    error, status = None, 200
+    try:
+        flt = filter_of(args.get("actor"), args.get("action"), args.get("since"), args.get("until"))
+    except DomainError as exc:
+        flt, error, status = Filter(), explain(exc), status_of(exc)
+    page_arg = args.get("page", "1")
+    page = min(int(page_arg), 100_000) if page_arg.isdigit() and int(page_arg) > 0 else 1
+    zone = ZoneInfo(config.timezone_name())
+    with db_session() as session:
+        rows, total = entries(session, flt, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE)
+        # Targets and details hold no personal data by design; numbers are masked anyway, as in any free text.
+        lines = [{"seq": e.seq, "at": e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "actor": e.actor,
+                  "unit": e.actor_unit, "action": e.action, "label": audit_action_label(e.action),
+                  "target": scrub(e.target),
+                  "detail": scrub("; ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in e.detail.items()))}
+                 for e in rows]
+    choices = [(a, audit_action_label(a)) for a in AUDIT_AREAS] + [(a, audit_action_label(a)) for a in ACTIONS]
+    pages = max(1, -(-total // AUDIT_PAGE))
+    return render_template("admin/audit.html", lines=lines, total=total, page=page, pages=pages, choices=choices,
+                           args=args, error=error), status

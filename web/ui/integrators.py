@@ -14,8 +14,9 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from schemas.vocabulary import Role
+from web.audit_trail import note
 from web.session import db_session
-from web.ui.accounts import roles_required
+from web.ui.accounts import member_row, roles_required
 from web.ui.admin_forms import NOTICE_LANGUAGES, ConfirmForm, MultiCheckboxField
 from web.ui.errors import html_errors, status_of
 from web.ui.forms import PageForm
@@ -78,6 +79,8 @@ def integrators() -> ResponseReturnValue:
                 webhook_url=(form.webhook.data or "").strip() or None, webhook_secret=form.secret.data or None,
                 language=form.language.data or None)
             secret = made.webhook_secret if made.webhook_url and not form.secret.data else None
+            note(session, member_row(session), "integrator.add", f"integrator {made.name}", scopes=list(made.scopes),
+                 key_prefix=made.key_prefix, webhook=bool(made.webhook_url))
     except DomainError as exc:
         target = getattr(form, exc.field or "", None)
         if target is not None and hasattr(target, "errors"):
@@ -101,5 +104,6 @@ def revoke_integrator(name: str) -> ResponseReturnValue:
         return render_template("admin/revoke_integrator.html", integrator=shown, form=form)
     with db_session() as session:
         revoke(session, name)
+        note(session, member_row(session), "integrator.revoke", f"integrator {name}", key_prefix=shown["prefix"])
     flash(_("The key of %(name)s is revoked.", name=name), "success")
     return redirect(url_for("integrators_admin.integrators"))

@@ -192,3 +192,29 @@ def role_label(role: str) -> str:
 def party_role_label(role: str) -> str:
     """Name a party's part in a case."""
     return str(_PARTY_ROLES.get(role, role))
+
+
+# The administrators' audit log: each act, and each area a reader may filter by (workflow/audit/log.py).
+AUDIT_AREAS: dict[str, LazyString] = {
+    "org": _l("Org tree"), "unit": _l("Units"), "member": _l("Members and roles"), "token": _l("API tokens"),
+    "integrator": _l("Integrator keys"), "policy": _l("Deadline policy"), "subscription": _l("Subscriptions"),
+    "reveal": _l("Personal data shown"), "export": _l("Exports"),
+}
+AUDIT_ACTIONS: dict[str, LazyString] = {
+    "org.import": _l("Org file imported"), "unit.add": _l("Unit added"), "unit.edit": _l("Unit renamed"),
+    "member.add": _l("Member added"), "member.edit": _l("Member changed"), "member.role": _l("Role changed"),
+    "member.deactivate": _l("Member deactivated"), "member.activate": _l("Member activated"),
+    "member.password": _l("Password set"), "member.end_sessions": _l("Sessions ended"),
+    "token.create": _l("API token made"), "token.revoke": _l("API token revoked"),
+    "integrator.add": _l("Integrator key made"), "integrator.revoke": _l("Integrator key revoked"),
+    "policy.reapply": _l("Policy applied again to a case"), "subscription.add": _l("Subscription added"),
+    "subscription.remove": _l("Subscription removed"), "reveal.party": _l("A party shown in full"),
+    "reveal.household": _l("A household shown in full"), "reveal.mediation": _l("Mediation parties shown in full"),
+    "export.registry": _l("Register exported"), "export.analysis": _l("Figures' cases exported"),
+    "export.case_file": _l("Case file downloaded"),
+}
+
+
+def audit_action_label(action: str) -> str:
+    """Name an act of the audit log (or an area of acts)."""
+    return str(AUDIT_ACTIONS.get(action) or AUDIT_AREAS.get(action) or action)

@@ -25,6 +25,7 @@ from workflow.analysis.kpis import Part, case_ids
 from workflow.analysis.models import ExportLog
 from workflow.analysis.periods import parse_period
 from workflow.analysis.scope import unit_in_scope
+from workflow.audit import log as audit_log
 from workflow.base import config, wallclock
 from workflow.base.errors import N_, Forbidden, InvalidInput
 from workflow.base.labels import LEVEL_LABELS, STATE_LABELS
@@ -156,6 +157,8 @@ def record(session: Session, user: User, kind: str, params: dict[str, Any], case
             "reason": f"export #{entry.id} ({kind}, {file_format}): the reporter's name and phone and the "
                       "description shown in full"})
     session.flush()
+    audit_log.record(session, user.name, "export.analysis", f"{kind} ({file_format})",
+                     {"cases": len(case_ids), "unmasked": found.unmasked}, actor_unit=user.unit.code)
     logger.info("export: %s took %d cases (%s, %s, %d unmasked)", user.name, len(case_ids), kind, file_format,
                 found.unmasked, extra={"export_kind": kind, "case_count": len(case_ids)})
     return entry

@@ -7,3 +7,7 @@ Tables: ``cases``, ``case_parties``, ``case_events`` (the timeline), ``evaluatio
 same transaction. ``overdue`` turns due deadlines into inbox events and fires them. Uses
 ``clock``, ``org`` and ``base``; never ``notices`` (the outbox is the hand-over).
 """
+
+# Every step appended to a timeline is chained to the one before it, whoever appends it: the
+# hook is registered on every session as soon as the cases package is imported.
+from workflow.cases import chain as chain  # noqa: E402

@@ -7,6 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from schemas.api import ActionRequest, EvaluationRequest
 from schemas.vocabulary import ResolvedAnswer, State
+from workflow.audit import log as audit_log
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, InvalidTransition, NotFound, StaleVersion
 from workflow.base.privacy import mask_name
@@ -113,5 +114,7 @@ def reveal_party(session: Session, case_id: int, party_id: int, user: User) -> C
     shown = [name for name, value in (("name", party.name), ("phone", party.phone)) if value]
     what = f"{party.role} #{party.id} ({mask_name(party.name)}): {' and '.join(shown)} shown in full"
     apply_trigger(session, case, "reveal", staff_actor(user), {"reason": what})
+    audit_log.record(session, user.name, "reveal.party", f"case {case.id} {party.role} #{party.id}",
+                     {"fields": shown}, actor_unit=user.unit.code)
     _flush(session, case)
     return party

@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from schemas.events import SUBMITTED, CaseSubmittedEvent, CloudEvent
 from schemas.vocabulary import Level, PartyRole, State
+from workflow.audit.chain import GENESIS
 from workflow.base import db, wallclock
 from workflow.base.db import unit_of_work
 from workflow.base.errors import N_, DomainError, EventConflict, InvalidInput
 from workflow.base.vault import key_ring
 from workflow.cases.categories import default_severity
+from workflow.cases.chain import FIRST_STEP_HASH_SQL, first_step_tail
 from workflow.cases.models import Case, CaseEvent, CaseParty, InboxEvent
 from workflow.cases.tracking import new_tracking_code
 from workflow.org.tree import cached_unit
@@ -157,6 +159,10 @@ def _store(session: Session, prepared: list[_Prepared]) -> list[Accepted]:
     if db.is_sqlite(session.get_bind().engine):
         ids = [_insert_with_orm(session, p) for p in prepared]
         session.flush()
+        # The first steps once the cases have ids: their hashes cover the case id (workflow/cases/chain.py).
+        session.add_all([CaseEvent(case_id=case.id, **p.first_step)
+                         for p, (case, _) in zip(prepared, ids, strict=True)])
+        session.flush()
         stored = [(case.id, row.id) for case, row in ids]
     else:
         stored = _insert_in_one_statement(session, prepared)
@@ -171,7 +177,6 @@ def _store(session: Session, prepared: list[_Prepared]) -> list[Accepted]:
 def _insert_with_orm(session: Session, p: _Prepared) -> tuple[Case, InboxEvent]:
     case = Case(**p.fields)
     case.parties.extend(CaseParty(role=role, name=name, phone=phone) for role, name, phone in p.parties)
-    case.events.append(CaseEvent(**p.first_step))
     row = InboxEvent(source=p.event.source, event_id=p.event.id, type=p.event.type, data=p.data,
                      digest=p.digest, received_at=wallclock.now(), status="pending", case=case)
     session.add_all([case, row])
@@ -192,7 +197,7 @@ WITH input AS (
         category text, severity text, channel text, description text, occurred_at timestamptz,
         submitted_at timestamptz, state_entered_at timestamptz, updated_at timestamptz, reopen_count int,
         supervised boolean, version int, parties jsonb, seq int, kind text, actor text, from_state text,
-        to_state text, from_level text, to_level text, public boolean, at timestamptz, source text,
+        to_state text, from_level text, to_level text, public boolean, at timestamptz, chain_tail text, source text,
         event_id text, type text, data text, digest text, received_at timestamptz)
 ), new_case AS (
     INSERT INTO cases (tracking_code, state, level, grid_unit_id, holding_unit_id, category, severity,
@@ -211,8 +216,9 @@ WITH input AS (
     ORDER BY i.ord, p.n
 ), new_step AS (
     INSERT INTO case_events (case_id, seq, kind, actor, from_state, to_state, from_level, to_level,
-                             public, at)
-    SELECT c.id, i.seq, i.kind, i.actor, i.from_state, i.to_state, i.from_level, i.to_level, i.public, i.at
+                             public, at, prev_hash, row_hash)
+    SELECT c.id, i.seq, i.kind, i.actor, i.from_state, i.to_state, i.from_level, i.to_level, i.public, i.at,
+           :genesis, """ + FIRST_STEP_HASH_SQL + """
     FROM input i JOIN new_case c USING (tracking_code)
 ), new_inbox AS (
     INSERT INTO inbox (source, event_id, type, data, digest, received_at, status, attempts, case_id)
@@ -236,10 +242,11 @@ def _insert_in_one_statement(session: Session, prepared: list[_Prepared]) -> lis
         "source": p.event.source, "event_id": p.event.id, "type": p.event.type,
         "data": ring.encrypt(json.dumps(p.data, ensure_ascii=False), "inbox.data"), "digest": p.digest,
         "received_at": received,
+        "chain_tail": first_step_tail(p.first_step),
     } for ord_, p in enumerate(prepared)]
     payload = json.dumps(rows, ensure_ascii=False, default=_json_default)
-    by_code = {str(code): (int(case_id), int(inbox_id))
-               for code, case_id, inbox_id in session.execute(_INSERT_SUBMISSIONS, {"rows": payload})}
+    stored = session.execute(_INSERT_SUBMISSIONS, {"rows": payload, "genesis": GENESIS})
+    by_code = {str(code): (int(case_id), int(inbox_id)) for code, case_id, inbox_id in stored}
     return [by_code[str(p.fields["tracking_code"])] for p in prepared]
 
 

@@ -119,6 +119,10 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The inbox row that caused this step: unique, so an event handled twice cannot add it twice.
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"), unique=True)
+    # The tamper-evident chain (workflow/cases/chain.py): the hash of the case's step before this
+    # one, and this step's own hash over its content and that link; set when the step is written.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship(back_populates="events")
     # Loaded on access: the units of a timeline are those on the case's path, already in the session.

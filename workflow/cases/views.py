@@ -60,10 +60,21 @@ def check_can_view(user: User, case: Case) -> None:
     """Allow members of the units on the case's path: its grid and every unit above it.
 
     Raises:
+        NotFound: the member's unit is not on the path; the answer of a case that does not exist.
+    """
+    if not is_at_or_above(user.unit, case.grid_unit):
+        # Say nothing of the case, not even that it exists: a 403 here and a 404 for an unused id let a
+        # member of one grid count and probe the whole district's cases (the authorization matrix found it).
+        raise NotFound(N_("no case with id %(case_id)s"), case_id=case.id)
+
+
+def check_on_path(user: User, case: Case) -> None:
+    """Allow members of the units on the case's path, refusing others with a 403 (a mediation's readers).
+
+    Raises:
         Forbidden: the member's unit is not on the path.
     """
     if not is_at_or_above(user.unit, case.grid_unit):
-        # Say nothing of where the case is: its grid is none of this member's business.
         raise Forbidden(N_("case %(case_id)s is outside the area of unit %(unit)s"), case_id=case.id,
                         unit=user.unit.code)
 

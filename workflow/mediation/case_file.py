@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Category
+from workflow.audit import log as audit_log
 from workflow.base import config, wallclock
 from workflow.base.labels import state_label
 from workflow.base.privacy import mask_name, mask_phone, scrub
@@ -89,6 +90,8 @@ def case_file(session: Session, case: Case, reader: User, language: str = "zh_Ha
         return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
     full = needs_personal_data(reader, case)
+    audit_log.record(session, reader.name, "export.case_file", f"case {case.id}", {"masked": not full},
+                     actor_unit=reader.unit.code)
     info = CATEGORIES.get(Category(case.category)) if case.category in Category.__members__ else None
     category = (info.zh_hant if lang == "zh_Hant" else info.zh_hans) if info else case.category
     story: list[object] = [

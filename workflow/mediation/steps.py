@@ -19,12 +19,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from schemas.policy import Duration
 from schemas.vocabulary import HANDLING_STATE, Level, PartyRole, Role, State
+from workflow.audit import log as audit_log
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, InvalidInput, InvalidTransition, NotFound, StaleVersion
 from workflow.cases.deadlines import policy_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
 from workflow.cases.steps import ActorContext, apply_trigger, load_case_for_update
-from workflow.cases.views import check_can_view
+from workflow.cases.views import check_on_path
 from workflow.clock.deadlines import arm_subject, disarm
 from workflow.mediation.agreement_pdf import render_agreement
 from workflow.mediation.machine import FINAL, MPosition, MState, MStep, fire
@@ -137,7 +138,7 @@ def propose(session: Session, case_id: int, user: User, mediators: list[str] | N
         NotFound, Forbidden, InvalidTransition, InvalidInput: naming what is wrong.
     """
     case = load_case_for_update(session, case_id)
-    check_can_view(user, case)
+    check_on_path(user, case)
     if user.role == Role.ADMIN or user.unit_id != case.holding_unit_id:
         raise Forbidden(N_("a mediation is proposed by the unit holding case %(case_id)s"), case_id=case.id)
     level = Level(case.level)
@@ -283,7 +284,7 @@ def act(session: Session, mediation_id: int, trigger: str, user: User, params: d
     case = load_case_for_update(session, mediation.case_id)
     session.refresh(mediation)
     if MPosition.MEDIATOR not in positions_of(mediation, user):
-        check_can_view(user, case)  # an assigned mediator of a unit above sees it anyway
+        check_on_path(user, case)  # an assigned mediator of a unit above sees it anyway
     if expected_version is not None and expected_version != mediation.version:
         raise StaleVersion(N_("mediation %(mediation_id)s is at version %(version)s, not %(expected)s; "
                               "reload it and retry"), mediation_id=mediation.id, version=mediation.version,
@@ -410,6 +411,8 @@ def _effects(session: Session, case: Case, mediation: Mediation, trigger: str, u
     elif trigger == "reveal":
         if user.name not in mediation.revealed_to:
             mediation.revealed_to = [*mediation.revealed_to, user.name]
+        audit_log.record(session, user.name, "reveal.mediation", f"mediation {mediation.id} (case {case.id})",
+                         {"parties": len(mediation.parties)}, actor_unit=user.unit.code)
     elif trigger == "session":
         number = len(mediation.sessions) + 1
         mediation.sessions.append(MediationSession(

@@ -13,7 +13,7 @@ from workflow.base import wallclock
 from workflow.base.errors import DomainError
 from workflow.base.privacy import mask_name, mask_phone
 from workflow.cases.models import Case, CaseEvent
-from workflow.cases.views import check_can_view
+from workflow.cases.views import check_on_path
 from workflow.clock.models import Deadline
 from workflow.mediation.agreement_pdf import mask_address, mask_id
 from workflow.mediation.machine import FINAL, FOLLOWING, TRIGGERS, MPosition, MState, applies, check_actor
@@ -34,7 +34,7 @@ def check_can_see(user: User, mediation: Mediation) -> None:
         Forbidden: neither.
     """
     if MPosition.MEDIATOR not in positions_of(mediation, user):
-        check_can_view(user, mediation.case)
+        check_on_path(user, mediation.case)
 
 
 def sees_in_full(user: User, mediation: Mediation) -> bool:

@@ -37,6 +37,7 @@ class Snapshot:
     deadlines_overdue: int = 0
     oldest_overdue_seconds: float = 0.0
     heartbeat_age: dict[str, float] = field(default_factory=dict)
+    chains_broken: int = 0  # case timelines (and the admin log) whose hash chain broke at the last check
 
 
 def _age(now: datetime, then: datetime | None) -> float:
@@ -68,5 +69,8 @@ def snapshot(session: Session, now: datetime) -> Snapshot:
     count, oldest = session.execute(
         select(func.count(), func.min(Deadline.due_at)).where(Deadline.status == "armed", Deadline.due_at < now)).one()
     snap.deadlines_overdue, snap.oldest_overdue_seconds = int(count), _age(now, oldest)
-    snap.heartbeat_age = {beat.name: _age(now, beat.at) for beat in session.scalars(select(Heartbeat))}
+    beats = list(session.scalars(select(Heartbeat)))
+    snap.heartbeat_age = {beat.name: _age(now, beat.at) for beat in beats}
+    chains = next((beat.detail for beat in beats if beat.name == "chains"), None) or {}
+    snap.chains_broken = int(chains.get("broken") or 0) + (1 if (chains.get("admin_log") or {}).get("broken") else 0)
     return snap

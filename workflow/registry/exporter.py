@@ -7,6 +7,7 @@ import io
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from workflow.audit import log as audit_log
 from workflow.base.privacy import mask_name, mask_phone
 from workflow.org.models import User
 from workflow.registry import tags
@@ -36,6 +37,8 @@ def export_workbook(session: Session, user: User) -> tuple[bytes, int]:
             ])
             rows += 1
     log_step(session, user.name, "export", {"rows": rows, "households": len(households), "masked": not full})
+    audit_log.record(session, user.name, "export.registry", f"registry of {user.unit.code}",
+                     {"rows": rows, "households": len(households), "masked": not full}, actor_unit=user.unit.code)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue(), rows

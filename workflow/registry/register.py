@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.vocabulary import Role
+from workflow.audit import log as audit_log
 from workflow.base import wallclock
 from workflow.base.errors import N_, Forbidden, NotFound
 from workflow.base.privacy import mask_name, mask_phone
@@ -93,6 +94,8 @@ def household_view(session: Session, household: Household, user: User, *, reveal
         raise Forbidden(N_("your role sees the register masked"))
     if reveal:
         log_step(session, user.name, "reveal", {}, household_id=household.id)
+        audit_log.record(session, user.name, "reveal.household", f"household {household.id}",
+                         {"residents": len(household.residents)}, actor_unit=user.unit.code)
         session.flush()
     known = tags.all_tags()
     residents = []

@@ -21,9 +21,12 @@ from sqlalchemy import Engine, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.vocabulary import FINAL_STATES
+from workflow.audit import log as audit_log
+from workflow.audit.chain import GENESIS, link
 from workflow.base import config, wallclock
 from workflow.base.privacy import scrub
 from workflow.cases.attachments import upload_dir
+from workflow.cases.chain import step_values
 from workflow.cases.models import Attachment, Case, CaseEvent, Evaluation, InboxEvent, OutboxMessage
 from workflow.cases.steps import lock_cases
 from workflow.integrators.models import IntegratorRequest
@@ -105,6 +108,11 @@ class _Cleaner:
 def anonymise_case(session: Session, case: Case, now: datetime, days: int) -> Done:
     """Anonymise one case's personal data and add the step that says so (the caller commits, then deletes files)."""
     done = Done(case.id, case.state_entered_at)
+    steps = sorted(case.events, key=lambda e: e.seq)
+    # The timeline is hash-chained (workflow/cases/chain.py): rewriting its texts breaks the chain, so
+    # the case is chained again below and the old head kept on the chained admin log, which proves the
+    # timeline was whole up to this anonymisation.
+    old_head = steps[-1].row_hash if steps else None
     clean = _Cleaner(p.name for p in case.parties)
     for party in case.parties:
         if party.name != ANONYMOUS or party.phone is not None:
@@ -136,6 +144,10 @@ def anonymise_case(session: Session, case: Case, now: datetime, days: int) -> Do
             done.originals.append(photo.original_file_name)
             photo.original_file_name = None
     done.texts = clean.changed
+    _rechain(steps)
+    session.flush()  # the new step below is chained to the rewritten head, read from the database
+    audit_log.record(session, ACTOR, KIND, f"case {case.id}",
+                     {"old_head": old_head, "steps": len(steps), "texts": done.texts, "parties": done.parties})
     case.version += 1
     case.updated_at = now
     session.add(CaseEvent(case_id=case.id, seq=case.version, kind=KIND, actor=ACTOR, actor_unit_id=None,
@@ -144,6 +156,14 @@ def anonymise_case(session: Session, case: Case, now: datetime, days: int) -> Do
                                  f"{len(done.originals)} photo originals",
                           public=False, at=now))
     return done
+
+
+def _rechain(steps: list[CaseEvent]) -> None:
+    """Chain a rewritten timeline again from its first step."""
+    prev = GENESIS
+    for step in steps:
+        step.prev_hash = prev
+        step.row_hash = prev = link(step_values(step), prev)
 
 
 def _mediation(mediation: Mediation, clean: _Cleaner) -> None:

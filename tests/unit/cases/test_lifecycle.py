@@ -104,8 +104,11 @@ def test_every_escalation_notifies_the_level_above(desk: Desk, engine: Engine) -
 
 def test_grid_leader_of_another_grid_cannot_open_or_act(desk: Desk) -> None:
     case_id = desk.submit()["case_id"]
-    assert desk.case(OTHER_LEADER, case_id).status_code == 403
-    assert desk.act(OTHER_LEADER, case_id, "escalate", reason="r").status_code == 403
+    # The answer of a case that does not exist: another grid cannot even tell that it does.
+    assert desk.case(OTHER_LEADER, case_id).status_code == 404
+    refused = desk.act(OTHER_LEADER, case_id, "escalate", reason="r")
+    assert refused.status_code == 404
+    assert refused.get_json()["message"] == f"no case with id {case_id}"
 
 
 def test_lower_unit_cannot_act_once_escalated_and_a_higher_one_takes_it_over_first(desk: Desk) -> None:

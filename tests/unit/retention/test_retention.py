@@ -17,9 +17,11 @@ from tests.unit.helpers import REPORTER_PHONE, token_for
 from tests.unit.mediation.test_api import BRANCH, MEDIATOR, Desk, _agreed, png
 from web.cli import main
 from workflow.analysis.refresh import refresh_facts
+from workflow.audit.models import AdminAuditEntry
 from workflow.base import wallclock
 from workflow.base.db import engine_for, unit_of_work
 from workflow.cases.attachments import add_photo, upload_dir
+from workflow.cases.chain import verify_timelines
 from workflow.cases.models import Case, CaseEvent, CaseParty, Evaluation, InboxEvent
 from workflow.mediation.models import Mediation
 from workflow.retention.anonymise import KIND, run
@@ -89,6 +91,9 @@ def test_dry_run_changes_nothing_and_a_run_anonymises_only_what_is_due_keeping_t
     kpis_before = _kpis(desk)
     before = _snapshot(desk.engine)
     with unit_of_work(desk.engine) as session:
+        head_before = session.scalars(select(CaseEvent.row_hash).where(CaseEvent.case_id == old)
+                                      .order_by(CaseEvent.seq.desc())).first()
+    with unit_of_work(desk.engine) as session:
         signed = session.scalars(select(Mediation).where(Mediation.case_id == old)).one().agreements[0]
         assert signed.pdf and len(signed.signatures) == 3 and signed.party_facts[0]["id_number"] == ID_NUMBER
 
@@ -132,6 +137,11 @@ def test_dry_run_changes_nothing_and_a_run_anonymises_only_what_is_due_keeping_t
     # The timeline shows the step to the staff, in their language.
     page = desk.client.get(f"/api/v1/cases/{old}", headers=desk.auth(BRANCH)).get_json()
     assert page["timeline"][-1]["kind"] == KIND
+    # The rewritten timeline chains again, and the chained admin log keeps the head it had before.
+    with unit_of_work(desk.engine) as session:
+        assert verify_timelines(session).broken == []
+        [entry] = [e for e in session.scalars(select(AdminAuditEntry)) if e.action == KIND]
+        assert entry.target == f"case {old}" and entry.detail["old_head"] == head_before
     # Done once: a second run finds nothing due.
     assert run(desk.engine).cases == []
 
@@ -162,9 +172,10 @@ def test_gridcase_retention_run_dry_run_then_for_real(tmp_path: Path, monkeypatc
                     category="NOI", severity="P3", channel="hotline", description="王小明 13812345678",
                     submitted_at=long_ago, state_entered_at=long_ago, updated_at=long_ago, version=1)
         case.parties.append(CaseParty(role="reporter", name="王小明", phone="13812345678"))
+        session.add(case)
+        session.flush()  # a step is chained to its stored case (workflow/cases/chain.py)
         case.events.append(CaseEvent(seq=1, kind="submitted", actor="/tests", to_state="withdrawn", to_level="grid",
                                      at=long_ago))
-        session.add(case)
     dry = runner.invoke(main, ["retention", "run", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would anonymise case 1" in dry.output and "1 cases" in dry.output and "nothing changed" in dry.output

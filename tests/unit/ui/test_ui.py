@@ -201,7 +201,7 @@ def test_photo_is_kept_and_shown_only_to_staff_on_the_path(app: Any, leader: Bro
     assert url in leader.get(f"/cases/{case_id}").text
     with leader.get(url) as shown:
         assert shown.status_code == 200 and shown.data.startswith(b"\xff\xd8\xff")
-    assert Browser(app, engine, OTHER_LEADER).get(url).status_code == 403
+    assert Browser(app, engine, OTHER_LEADER).get(url).status_code == 404  # as if there were no such case
 
 
 def test_a_file_that_is_not_an_image_is_refused_with_the_form_kept(leader: Browser, engine: Engine) -> None:
@@ -263,9 +263,10 @@ def test_a_leader_of_another_grid_cannot_open_the_case(app: Any, leader: Browser
                                                        published: Published) -> None:
     case_id = log_case(leader, engine, published)
     other = Browser(app, engine, OTHER_LEADER)
-    assert other.get(f"/cases/{case_id}").status_code == 403
-    assert other.get(f"/cases/{case_id}/slip").status_code == 403
-    assert act(other, case_id, "note", message="x").status_code == 403
+    # The answer of a case that does not exist: another grid cannot tell that this one does.
+    assert other.get(f"/cases/{case_id}").status_code == 404
+    assert other.get(f"/cases/{case_id}/slip").status_code == 404
+    assert act(other, case_id, "note", message="x").status_code == 404
     assert f'data-case="{case_id}"' not in other.get("/queue/rows").text
 
 

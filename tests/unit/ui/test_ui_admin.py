@@ -54,7 +54,7 @@ def log_in_with(app: Any, name: str, password: str) -> Any:
 # --- who may open the pages -------------------------------------------------------------------
 
 ADMIN_PAGES = ["/admin/org", "/admin/units/XY-01-A-1", "/admin/members/new", f"/admin/members/{LEADER}",
-               "/admin/subscriptions", "/admin/subscriptions/1/remove", "/admin/policy"]
+               "/admin/subscriptions", "/admin/subscriptions/1/remove", "/admin/policy", "/admin/audit"]
 ADMIN_POSTS = ["/admin/units/XY-01-A-1/rename", "/admin/units/XY-01-A-1/children", "/admin/members/new",
                f"/admin/members/{OTHER_LEADER}", "/admin/subscriptions", "/admin/subscriptions/1/remove"]
 
