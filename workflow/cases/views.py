@@ -23,7 +23,7 @@ from schemas.api import (
 from schemas.text import MAX_ID
 from schemas.vocabulary import FINAL_STATES, PartyRole, Role, State
 from workflow.base import wallclock
-from workflow.base.errors import N_, Forbidden, NotFound
+from workflow.base.errors import N_, NotFound
 from workflow.base.labels import state_label
 from workflow.base.privacy import mask_name, mask_phone, phone_ends_with, scrub, scrub_optional
 from workflow.cases.deadlines import handling_deadline_left, policy_of
@@ -56,27 +56,21 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
+def on_path(user: User, case: Case) -> bool:
+    """Tell whether the member's unit is the case's grid or a unit above it."""
+    return is_at_or_above(user.unit, case.grid_unit)
+
+
 def check_can_view(user: User, case: Case) -> None:
     """Allow members of the units on the case's path: its grid and every unit above it.
 
     Raises:
         NotFound: the member's unit is not on the path; the answer of a case that does not exist.
     """
-    if not is_at_or_above(user.unit, case.grid_unit):
+    if not on_path(user, case):
         # Say nothing of the case, not even that it exists: a 403 here and a 404 for an unused id let a
         # member of one grid count and probe the whole district's cases (the authorization matrix found it).
         raise NotFound(N_("no case with id %(case_id)s"), case_id=case.id)
-
-
-def check_on_path(user: User, case: Case) -> None:
-    """Allow members of the units on the case's path, refusing others with a 403 (a mediation's readers).
-
-    Raises:
-        Forbidden: the member's unit is not on the path.
-    """
-    if not is_at_or_above(user.unit, case.grid_unit):
-        raise Forbidden(N_("case %(case_id)s is outside the area of unit %(unit)s"), case_id=case.id,
-                        unit=user.unit.code)
 
 
 def needs_personal_data(user: User, case: Case) -> bool:

@@ -25,7 +25,7 @@ from workflow.base.errors import N_, Forbidden, InvalidInput, InvalidTransition,
 from workflow.cases.deadlines import policy_of
 from workflow.cases.models import Case, CaseEvent, OutboxMessage
 from workflow.cases.steps import ActorContext, apply_trigger, load_case_for_update
-from workflow.cases.views import check_on_path
+from workflow.cases.views import check_can_view, on_path
 from workflow.clock.deadlines import arm_subject, disarm
 from workflow.mediation.agreement_pdf import render_agreement
 from workflow.mediation.machine import FINAL, MPosition, MState, MStep, fire
@@ -138,7 +138,7 @@ def propose(session: Session, case_id: int, user: User, mediators: list[str] | N
         NotFound, Forbidden, InvalidTransition, InvalidInput: naming what is wrong.
     """
     case = load_case_for_update(session, case_id)
-    check_on_path(user, case)
+    check_can_view(user, case)
     if user.role == Role.ADMIN or user.unit_id != case.holding_unit_id:
         raise Forbidden(N_("a mediation is proposed by the unit holding case %(case_id)s"), case_id=case.id)
     level = Level(case.level)
@@ -283,8 +283,9 @@ def act(session: Session, mediation_id: int, trigger: str, user: User, params: d
     mediation = get_mediation(session, mediation_id)
     case = load_case_for_update(session, mediation.case_id)
     session.refresh(mediation)
-    if MPosition.MEDIATOR not in positions_of(mediation, user):
-        check_on_path(user, case)  # an assigned mediator of a unit above sees it anyway
+    if MPosition.MEDIATOR not in positions_of(mediation, user) and not on_path(user, case):
+        # Off the path and not its mediator: answered as a missing mediation (no probing of ids).
+        raise NotFound(N_("no mediation with id %(mediation_id)s"), mediation_id=mediation.id)
     if expected_version is not None and expected_version != mediation.version:
         raise StaleVersion(N_("mediation %(mediation_id)s is at version %(version)s, not %(expected)s; "
                               "reload it and retry"), mediation_id=mediation.id, version=mediation.version,

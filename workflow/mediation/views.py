@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from schemas.mediation import AgreementOut, MediationOut, MediationPartyOut, SessionOut, SignatureOut
 from workflow.base import wallclock
-from workflow.base.errors import DomainError
+from workflow.base.errors import N_, DomainError, NotFound
 from workflow.base.privacy import mask_name, mask_phone
 from workflow.cases.models import Case, CaseEvent
-from workflow.cases.views import check_on_path
+from workflow.cases.views import on_path
 from workflow.clock.models import Deadline
 from workflow.mediation.agreement_pdf import mask_address, mask_id
 from workflow.mediation.machine import FINAL, FOLLOWING, TRIGGERS, MPosition, MState, applies, check_actor
@@ -31,10 +31,10 @@ def check_can_see(user: User, mediation: Mediation) -> None:
     """Allow the case's path and the assigned mediators.
 
     Raises:
-        Forbidden: neither.
+        NotFound: neither; the answer of a mediation that does not exist, so ids cannot be probed.
     """
-    if MPosition.MEDIATOR not in positions_of(mediation, user):
-        check_on_path(user, mediation.case)
+    if MPosition.MEDIATOR not in positions_of(mediation, user) and not on_path(user, mediation.case):
+        raise NotFound(N_("no mediation with id %(mediation_id)s"), mediation_id=mediation.id)
 
 
 def sees_in_full(user: User, mediation: Mediation) -> bool:

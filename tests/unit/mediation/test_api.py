@@ -266,3 +266,18 @@ def test_the_case_file_holds_the_case_its_mediation_and_the_agreement_masked_per
         f"/api/v1/cases/{case_id}/file.pdf", headers=desk.auth(BRANCH)).data, capture_output=True,
         check=True).stdout.decode().split())
     assert "13900001111" in full  # the branch handles it
+
+
+def test_a_member_off_the_path_gets_the_answer_of_a_mediation_that_does_not_exist(desk: Desk) -> None:
+    case_id = desk.dispute_at_branch()
+    mid = desk.propose(BRANCH, case_id, mediators=[MEDIATOR]).get_json()["mediation_id"]
+    other_grid = "xy01a2.leader"  # a sibling grid's leader: not on this case's path
+    unused = mid + 1000
+    for answer, missing in ((desk.get(other_grid, mid), desk.get(other_grid, unused)),
+                            (desk.act(other_grid, mid, "reveal"),
+                             desk.act(other_grid, unused, "reveal"))):
+        assert (answer.status_code, missing.status_code) == (404, 404)
+        # Byte for byte the same but for the id: nothing tells a used id from an unused one.
+        assert answer.get_data(as_text=True).replace(str(mid), "N") == missing.get_data(as_text=True).replace(
+            str(unused), "N")
+    assert desk.propose(other_grid, case_id).status_code == 404
