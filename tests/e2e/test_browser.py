@@ -127,13 +127,13 @@ def test_a_case_from_the_stairwell_to_the_residents_answer(browser: object, up: 
     assert "小区处置" in page.text_content("#case-state")  # one word per level (issue 11, item 15)
     page.screenshot(path=str(shots / "05-escalated.png"), full_page=True)
 
-    # A leader of another grid may not open it.
+    # A leader of another grid may not open it, nor tell it from a case that does not exist.
     set_password(up, "xy01a2.leader", "another grid's password")
     other = browser.new_context(viewport=PHONE, locale="zh-CN")  # type: ignore[attr-defined]
     other_page = other.new_page()
     log_in(other_page, up, "xy01a2.leader", "another grid's password")
     response = other_page.goto(case_url)
-    assert response is not None and response.status == 403
+    assert response is not None and response.status == 404
     other_page.screenshot(path=str(shots / "06-other-grid-refused.png"), full_page=True)
     other.close()
 
