@@ -40,8 +40,9 @@ def phone_ends_with(phone: str | None, last4: str) -> bool:
 _SEP = r"[ \-]?"
 _NUMBER = re.compile(
     r"(?<!\d)(?:"
-    # 18-digit resident ID (the last may be X), or the first-generation 15-digit one.
-    r"(?P<id>\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx]|\d{15})"
+    # 18-digit resident ID (the last may be X) with a real month and day in its birth date, or the
+    # first-generation 15-digit one. 18 digits without such a date are a card number.
+    r"(?P<id>\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]|\d{15})"
     # Bank card: 16 to 19 digits, whole or in groups of four.
     r"|(?P<card>\d{4}(?:[ \-]\d{4}){3}(?:[ \-]\d{1,3})?|\d{16,19})"
     # Mainland mobile, with or without +86, with or without separators (138 1234 5678).

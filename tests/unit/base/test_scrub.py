@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from workflow.base.privacy import scrub
@@ -42,6 +44,9 @@ def id_numbers(draw: st.DrawFn) -> str:
 def cards(draw: st.DrawFn) -> str:
     """A bank card number of 16 to 19 digits, whole or in groups of four."""
     number = draw(st.sampled_from("3456")) + draw(digits(draw(st.integers(15, 18))))
+    # An 18-digit number with a real birth date where an ID number has one reads as an ID and is masked as
+    # one (its start shown too): by design, since the two cannot be told apart. Cards here are the others.
+    assume(not re.fullmatch(r"\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4}", number))
     if len(number) in (16, 19) and draw(st.booleans()):
         sep = draw(st.sampled_from([" ", "-"]))
         return sep.join(number[i:i + 4] for i in range(0, len(number), 4))
@@ -103,6 +108,8 @@ def test_scrubbing_twice_changes_nothing_more(text: str) -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("请联系13812345678王先生", "请联系138****5678王先生"),
     ("身份证号11010119900307777X，住三号楼", "身份证号1101**********777X，住三号楼"),
+    # 18 digits whose birth date has no real month or day are a card number, masked as one.
+    ("卡号300000200000000000", "卡号**************0000"),
     ("工资卡6222 0212 3456 7890 123没到账", "工资卡**** **** **** ***0 123没到账"),
     ("物业电话010-62345678", "物业电话010-******78"),
     ("手机１３８１２３４５６７８", "手机１３８****５６７８"),
