@@ -32,8 +32,8 @@ def test_whole_lifecycle_through_the_http_api(live: Live) -> None:
     live.wait_for_state(case_id, "grid_handling")
     view = api.case("xy01a1.leader", case_id)
     assert (view["state"], view["level"], view["holding_unit"]["code"]) == ("grid_handling", "grid", "XY-01-A-1")
-    # The leader of another grid neither sees nor works it.
-    assert api.client.get(f"/api/v1/cases/{case_id}", headers=api._auth("xy01a2.leader")).status_code == 403
+    # The leader of another grid neither sees nor works it, nor tells it from a case that does not exist.
+    assert api.client.get(f"/api/v1/cases/{case_id}", headers=api._auth("xy01a2.leader")).status_code == 404
 
     view = api.act("xy01a1.leader", case_id, "escalate", reason="双方拒绝调解，需支部出面",
                    expected_version=view["version"])
