@@ -75,6 +75,11 @@ def celery_settings(broker_url: str) -> dict[str, Any]:
             "visibility_timeout": float(os.environ.get("GRIDCASE_VISIBILITY_TIMEOUT", "60")),
             "unacked_restore_interval": 5,
             "unacked_restore_throttle": 1,
+            # The sweep holds a mutex in Redis for a few calls; a worker killed while it held it
+            # left the mutex for kombu's default 300 s, and nothing was restored until then (the
+            # fault suite saw 4 tasks stuck unacknowledged after a worker was killed). Ten
+            # seconds is ample for the sweep and short beside the visibility timeout.
+            "unacked_mutex_expire": 10,
         }
     return {
         "broker_url": broker_url,
