@@ -171,3 +171,10 @@ def test_the_cli_lists_the_repeats(registry_engine: Engine, client: FlaskClient,
     assert "13900001111" not in result.output
     refused = CliRunner().invoke(main, ["registry", "repeats", "--as", "xy01a1.leader"])
     assert refused.exit_code == 2 and "branch, a general branch or the street" in refused.output
+
+
+def test_a_nul_in_the_unit_asked_for_is_a_422_naming_it(client: Any, engine: Any) -> None:
+    from tests.unit.helpers import token_for
+
+    answer = client.get("/api/v1/repeat-disputes?unit=XY%00", headers=token_for(engine, "xy01a.secretary"))
+    assert answer.status_code == 422 and "unit" in answer.get_data(as_text=True)
