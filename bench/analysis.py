@@ -303,6 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("dashboard", "dashboard_last_month"):
         p95 = percentile(times[name], 95)
         print(f"{name} p95 in process: {p95:.0f} ms ({'within' if p95 <= 1000 else 'OVER'} 1 s)")
+        if name + "_p99" in loaded:
+            # wrk reports p50/p75/p90/p99: a p99 within the goal bounds the p95 the issue names.
+            p99 = float(loaded[name + "_p99"])
+            print(f"{name} p99 under wrk: {p99:.0f} ms ({'within' if p99 <= 1000 else 'OVER'} 1 s, so p95 is too)"
+                  if p99 <= 1000 else f"{name} p99 under wrk: {p99:.0f} ms (OVER 1 s: read p90 against the goal)")
     return 0
 
 

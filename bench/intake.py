@@ -94,6 +94,10 @@ function setup(thread)
 end
 function init(args)
   run = args[1]
+  -- Grids to spread the events over (bench/throughput.py passes several); one by default.
+  grids = {}
+  for i = 2, #args do grids[#grids + 1] = args[i] end
+  if #grids == 0 then grids = {"XY-01-A-1"} end
   n = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/cloudevents+json"
@@ -102,7 +106,7 @@ function request()
   n = n + 1
   local body = string.format('{"specversion":"1.0","id":"%s-%d-%d","source":"SOURCE",'
     .. '"type":"org.gridcase.case.submitted","data":{"category":"NOI","description":"楼上夜间噪音 %d",'
-    .. '"grid":"XY-01-A-1","reporter":{"name":"王小明","phone":"13812345678"}}}', run, tid, n, n)
+    .. '"grid":"%s","reporter":{"name":"王小明","phone":"13812345678"}}}', run, tid, n, n, grids[1 + n % #grids])
   return wrk.format(nil, nil, nil, body)
 end
 function done(summary, latency, requests)
@@ -132,10 +136,13 @@ class Load:
 
 
 def run_wrk(args: argparse.Namespace, wrk: str, script: Path, url: str, run: str, seconds: float,
-            target: str) -> Load:
-    """Run wrk against ``url`` for ``seconds`` and return its figures; fail on any error or non-2xx answer."""
+            target: str, grids: Sequence[str] = ()) -> Load:
+    """Run wrk against ``url`` for ``seconds`` and return its figures; fail on any error or non-2xx answer.
+
+    Event ids start with ``run``; ``grids`` (default: one) are taken in turn.
+    """
     cmd = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout=30s", "-s", str(script),
-           url, "--", run]
+           url, "--", run, *grids]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False,
                               stdin=subprocess.DEVNULL)
@@ -253,7 +260,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL, help="Redis database intake publishes to")
     parser.add_argument("--rounds", type=int, default=3, help="pairs of runs (bare and intake); medians are printed")
     parser.add_argument("--profile", type=Path, help="sample the intake server with py-spy into this file")
-    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy binary")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")),
+                        help="the py-spy binary (default: on PATH, else beside this Python)")
     args = parser.parse_args(argv)
     if (args.duration <= 0 or args.warmup < 0 or args.threads < 1 or args.connections < args.threads
             or args.rounds < 1):
