@@ -17,8 +17,14 @@ SKIPPED: dict[str, str] = {}
 
 
 def pg_url() -> str:
-    """Return the PostgreSQL URL the integration tests use."""
-    return os.environ.get("GRIDCASE_TEST_DATABASE_URL", DEFAULT_PG)
+    """Return the PostgreSQL URL the tests use; under pytest-xdist, a database of each worker's own."""
+    url = os.environ.get("GRIDCASE_TEST_DATABASE_URL", DEFAULT_PG)
+    # xdist workers (gw0, gw1, ...) would truncate each other's tables in one database.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    return parts._replace(path=f"{parts.path}_{worker}").geturl()
 
 
 def redis_url() -> str:
