@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from workflow.base import wallclock
+from workflow.base import db, wallclock
 from workflow.base.errors import InvalidInput
 from workflow.clock.models import Policy as PolicyRow
 from workflow.clock.policy import Policy, parse_policy
@@ -23,21 +25,52 @@ _recorded: dict[tuple[str, str], int] = {}
 
 
 def record_policy(session: Session, policy: Policy) -> int:
-    """Return the id of the stored copy of ``policy``, storing it the first time."""
+    """Return the id of the stored copy of ``policy``, storing it the first time.
+
+    Two processes may store the same policy at once (two workers' first cases on a new
+    database): the second insert then finds the first's row instead of failing its caller's
+    transaction. The id is remembered only once the transaction commits, since a row
+    inserted by one that rolls back is gone.
+    """
     key = (str(session.get_bind().engine.url), policy.digest)
     if key in _recorded:
         return _recorded[key]
     # No autoflush: the case being stepped must be written once, by the caller's flush,
     # or its version (and so the step's number) would move twice.
     with session.no_autoflush:
-        row_id = session.scalar(select(PolicyRow.id).where(PolicyRow.digest == policy.digest))
+        row_id = _stored_id(session, policy)
         if row_id is None:
-            row_id = session.scalar(insert(PolicyRow).values(
-                digest=policy.digest, source=policy.source, body=policy.as_json(), created_at=wallclock.now(),
-            ).returning(PolicyRow.id))
-    assert row_id is not None
-    _recorded[key] = row_id
+            values = {"digest": policy.digest, "source": policy.source, "body": policy.as_json(),
+                      "created_at": wallclock.now()}
+            # ON CONFLICT DO NOTHING waits for a concurrent insert of the same digest to end,
+            # then inserts nothing; the look-up after it sees the committed row.
+            dialect_insert = sqlite_insert if db.is_sqlite(session.get_bind().engine) else pg_insert
+            row_id = session.scalar(dialect_insert(PolicyRow).values(**values)
+                                    .on_conflict_do_nothing(index_elements=[PolicyRow.digest])
+                                    .returning(PolicyRow.id))
+            if row_id is None:
+                row_id = _stored_id(session, policy)
+    if row_id is None:
+        raise InvalidInput(f"policy {policy.digest} from {policy.source} could not be stored")
+    session.info.setdefault(_PENDING, {})[key] = row_id
     return row_id
+
+
+_PENDING = "gridcase.policies_pending"  # ids this session's transaction looked up or stored, not yet committed
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_committed(session: Session) -> None:
+    _recorded.update(session.info.pop(_PENDING, {}))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _stored_id(session: Session, policy: Policy) -> int | None:
+    return session.scalar(select(PolicyRow.id).where(PolicyRow.digest == policy.digest))
 
 
 # Stored policies never change (a row is named by the digest of its content), so each process
