@@ -50,8 +50,9 @@ def record_policy(session: Session, policy: Policy) -> int:
                                     .returning(PolicyRow.id))
             if row_id is None:
                 row_id = _stored_id(session, policy)
-    if row_id is None:
-        raise InvalidInput(f"policy {policy.digest} from {policy.source} could not be stored")
+    if row_id is None:  # only under snapshot isolation, which gridcase does not use: READ COMMITTED sees the row
+        raise RuntimeError(f"policy {policy.digest} from {policy.source} was stored by another transaction "
+                           "that this one cannot see")
     session.info.setdefault(_PENDING, {})[key] = row_id
     return row_id
 
